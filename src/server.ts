@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { bootstrapDevProject } from './dev-bootstrap';
+import { createLogger } from './http/logger';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase(config, (message) => logger.debug(message));
+  logger.info({ embedded: database.embedded }, 'database ready');
+
+  if (database.embedded) {
+    const banner = await bootstrapDevProject(database.db, config.dataDir);
+    if (banner) console.log(banner);
+  }
+
+  const app = createApp({
+    db: database.db,
+    logger,
+    validateResponses: config.validateResponses,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  const server: Server = app.listen(config.port, () => {
+    logger.info({ port: config.port }, `listening on http://localhost:${config.port}`);
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      database
+        .close()
+        .then(() => process.exit(0))
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'closing the database failed');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
