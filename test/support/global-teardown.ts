@@ -1,0 +1,9 @@
+import { adminQuery } from './global-setup';
+
+export default async function globalTeardown(): Promise<void> {
+  const state = globalThis.testDatabaseState;
+  if (state) {
+    await adminQuery(state.adminUrl, `DROP DATABASE IF EXISTS ${state.database} WITH (FORCE)`);
+  }
+  await globalThis.stopEmbeddedTestDatabase?.();
+}

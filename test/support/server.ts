@@ -1,0 +1,45 @@
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { createPullEventsClient, type PullEventsClient } from '../../src/client';
+import { createPrismaClient, type Database } from '../../src/db/prisma';
+import { contract } from './contract';
+
+export interface TestServer {
+  baseUrl: string;
+  db: Database;
+  /** A typed client whose every response is checked against openapi.yaml. */
+  client(apiKey?: string): PullEventsClient;
+  close(): Promise<void>;
+}
+
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is set by test/support/global-setup.ts');
+  return url;
+}
+
+/** The real app, with response validation on, listening on a free port over the test database. */
+export async function startTestServer(options: { db?: Database; bodyLimitBytes?: number } = {}): Promise<TestServer> {
+  const db = options.db ?? createPrismaClient(testDatabaseUrl());
+  const app = createApp({
+    db,
+    logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
+    validateResponses: true,
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    db,
+    client: (apiKey) =>
+      createPullEventsClient({ baseUrl, ...(apiKey ? { apiKey } : {}), middleware: [contract.middleware()] }),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!options.db) await db.$disconnect();
+    },
+  };
+}
