@@ -203,7 +203,7 @@ describe('order of checks', () => {
       server.client(apiKey).POST(PATH, {
         params: { path: { id: endpointId } },
         body: invalidBody('{"message_ids": ['),
-        bodySerializer: (body) => body as string,
+        bodySerializer: (body) => body as unknown as string,
       });
     expect((await send()).response.status).toBe(401);
     const { error, response } = await send(owner.apiKey);
@@ -223,7 +223,7 @@ describe('body and route errors', () => {
       const { error, response } = await server.client(owner.apiKey).POST(PATH, {
         params: { path: { id: endpointId } },
         body: invalidBody('message_ids=1'),
-        bodySerializer: (body) => body as string,
+        bodySerializer: (body) => body as unknown as string,
         headers: { 'Content-Type': contentType ?? null },
       });
       expect(response.status).toBe(415);

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';
+import { adminQuery, withDatabase } from './database';
 
 export interface TestDatabaseState {
   adminUrl: string;
@@ -14,23 +14,6 @@ export interface TestDatabaseState {
 declare global {
   var testDatabaseState: TestDatabaseState | undefined;
   var stopEmbeddedTestDatabase: (() => Promise<void>) | undefined;
-}
-
-/** Runs SQL on the server's maintenance connection (database names cannot be parameters). */
-export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 /**

@@ -1,4 +1,4 @@
-import { adminQuery } from './global-setup';
+import { adminQuery } from './database';
 
 export default async function globalTeardown(): Promise<void> {
   const state = globalThis.testDatabaseState;
