@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createPullEventsClient } from '../src/client';
+import { contract } from './support/contract';
+import { runTs, startTs, waitFor } from './support/processes';
+
+// `npm start` on a fresh machine: no DATABASE_URL, so the service runs its embedded PostgreSQL.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pull-events-start-'));
+fs.chmodSync(dataDir, 0o755);
+const port = 40000 + Math.floor(Math.random() * 10000);
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATA_DIR: dataDir,
+  PORT: String(port),
+  EMBEDDED_PG_PORT: String(port + 1),
+  VALIDATE_RESPONSES: '1',
+  LOG_LEVEL: 'info',
+};
+delete env.DATABASE_URL;
+const baseUrl = `http://127.0.0.1:${port}`;
+
+async function startService() {
+  const service = startTs('src/server.ts', env);
+  await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, 60_000, 'the service to become ready');
+  return service;
+}
+
+async function stop(service: ReturnType<typeof startTs>) {
+  const exited = new Promise<number | null>((resolve) => service.once('exit', resolve));
+  service.kill('SIGTERM');
+  return exited;
+}
+
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+it('starts on an embedded database, hands out a dev key once, and answers a batch delete', async () => {
+  const service = await startService();
+  try {
+    const keyFile = path.join(dataDir, 'dev-api-key');
+    const apiKey = fs.readFileSync(keyFile, 'utf8').trim();
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(service.output()).toContain(apiKey);
+    const projectId = fs.readFileSync(path.join(dataDir, 'dev-project-id'), 'utf8').trim();
+
+    // The CLI joins the embedded database the running service uses.
+    const created = await runTs('src/cli/index.ts', ['endpoint', 'create', '--project', projectId, '--name', 'demo', '--json'], env);
+    expect(created.code).toBe(0);
+    const endpointId = JSON.parse(created.stdout).endpoint_id as string;
+    const seeded = await runTs('src/cli/index.ts', ['events', 'seed', '--endpoint', endpointId, '--count', '3', '--json'], env);
+    const ids = JSON.parse(seeded.stdout).event_ids as string[];
+
+    const client = createPullEventsClient({ baseUrl, apiKey, middleware: [contract.middleware()] });
+    const { data, response } = await client.POST('/v1/pull-endpoints/{id}/events/delete-batch', {
+      params: { path: { id: endpointId } },
+      body: { message_ids: [ids[0]!, ids[1]!] },
+    });
+    expect(response.status).toBe(200);
+    expect(data!.data.results.map((r) => r.outcome)).toEqual(['deleted', 'deleted']);
+    expect(service.output()).not.toContain('authorization":"Bearer');
+  } finally {
+    expect(await stop(service)).toBe(0);
+  }
+  await expect(fetch(`${baseUrl}/healthz`)).rejects.toThrow();
+});
+
+it('keeps its data across restarts and does not create a second dev key', async () => {
+  const keyBefore = fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8');
+  const service = await startService();
+  try {
+    expect(service.output()).not.toContain('Created a local project');
+    const client = createPullEventsClient({ baseUrl, apiKey: keyBefore.trim(), middleware: [contract.middleware()] });
+    const { response } = await client.POST('/v1/pull-endpoints/{id}/events/delete-batch', {
+      params: { path: { id: '01935abc-def0-7123-4567-890abcdef012' } },
+      body: { message_ids: ['01935abc-def0-7123-4567-890abcdef012'] },
+    });
+    expect(response.status).toBe(404);
+  } finally {
+    expect(await stop(service)).toBe(0);
+  }
+  expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8')).toBe(keyBefore);
+});
