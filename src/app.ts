@@ -50,6 +50,7 @@ export function createApp({ db, logger, validateResponses, bodyLimitBytes }: App
       validateResponses,
       validateSecurity: { handlers: { ApiKeyAuth: apiKeyAuth(db) } },
       validateFormats: true,
+      ajvFormats: { mode: 'full' },
       formats: { uuid: UUID },
     }),
   );

@@ -1,5 +1,6 @@
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
+import { retryTransient } from '../db/retry';
 
 export interface BatchDeleteRow {
   id: string;
@@ -21,7 +22,9 @@ export interface BatchDeleteOutcome {
  * `locked` takes the row locks in id order (concurrent batches on overlapping ids queue instead
  * of deadlocking) and, under READ COMMITTED, re-reads each row it waited for: it sees the
  * deleted_at that a racing request committed. The outer SELECT reads only `locked` and the
- * UPDATE's RETURNING, never the table, whose snapshot predates such a commit.
+ * UPDATE's RETURNING, never the table, whose snapshot predates such a commit. Should PostgreSQL
+ * still pick the statement as a deadlock victim (a lock taken by another kind of writer), it is
+ * retried: it rolled back whole.
  */
 export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: string, ids: string[]) {
   return Prisma.sql`
@@ -64,7 +67,8 @@ export async function batchDelete(
   apiKeyId: string,
   ids: string[],
 ): Promise<BatchDeleteOutcome> {
-  const result = await db.$queryRaw<Row[]>(batchDeleteSql(endpointId, projectId, apiKeyId, ids));
+  const sql = batchDeleteSql(endpointId, projectId, apiKeyId, ids);
+  const result = await retryTransient(() => db.$queryRaw<Row[]>(sql));
   const endpointFound = result[0]?.endpoint_found ?? false;
   const rows: BatchDeleteRow[] = [];
   for (const row of result) {

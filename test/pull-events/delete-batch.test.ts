@@ -284,6 +284,35 @@ describe('atomicity', () => {
   });
 });
 
+describe('transient failures', () => {
+  it('retries a statement PostgreSQL aborted as a deadlock victim, and answers 200', async () => {
+    const ids = await buildEvents(server.db, endpointId, 2);
+    const name = `deadlock_once_${ids[0]!.replaceAll('-', '')}`;
+    // nextval() is not rolled back, so only the first attempt fails.
+    await server.db.$executeRawUnsafe(`CREATE SEQUENCE ${name}`);
+    await server.db.$executeRawUnsafe(`
+      CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('${name}') = 1 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01'; END IF;
+        RETURN NEW;
+      END $$`);
+    await server.db.$executeRawUnsafe(`
+      CREATE TRIGGER ${name} BEFORE UPDATE ON pull_events FOR EACH ROW
+      WHEN (OLD.id = '${ids[0]}') EXECUTE FUNCTION ${name}()`);
+    try {
+      const { data, response } = await deleteBatch({ message_ids: ids });
+      expect(response.status).toBe(200);
+      expect(data!.data.deleted_count).toBe(2);
+      const attempts = await server.db.$queryRawUnsafe<{ last_value: bigint }[]>(`SELECT last_value FROM ${name}`);
+      expect(attempts[0]!.last_value).toBe(2n);
+    } finally {
+      await server.db.$executeRawUnsafe(`DROP TRIGGER ${name} ON pull_events`);
+      await server.db.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
+      await server.db.$executeRawUnsafe(`DROP SEQUENCE ${name}`);
+    }
+  });
+});
+
 describe('cost', () => {
   it('sends the same number of SQL statements for 1 id as for 100', async () => {
     const statements: string[] = [];
