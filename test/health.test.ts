@@ -19,35 +19,34 @@ it('answers /readyz with 200 while the database answers', async () => {
   expect(data!.data.status).toBe('ok');
 });
 
-it('answers /readyz with 503 SERVICE_UNAVAILABLE when the database cannot be reached', async () => {
-  // Port 9 (discard) has no PostgreSQL behind it: connections are refused at once.
+/** An app whose database refuses connections: port 9 (discard) has no PostgreSQL behind it. */
+async function withDatabaseDown(run: (down: TestServer) => Promise<void>) {
   const unreachable = createPrismaClient('postgresql://postgres@127.0.0.1:9/none');
   const down = await startTestServer({ db: unreachable });
   try {
-    const { error, response } = await down.client().GET('/readyz');
-    expect(response.status).toBe(503);
-    expect(error!.error).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'database is not reachable' });
+    await run(down);
   } finally {
     await down.close();
     await unreachable.$disconnect();
   }
-});
+}
 
-it('answers 500 INTERNAL_ERROR, not 401, when the API key cannot be checked', async () => {
-  const unreachable = createPrismaClient('postgresql://postgres@127.0.0.1:9/none');
-  const down = await startTestServer({ db: unreachable });
-  try {
+it('answers /readyz with 503 SERVICE_UNAVAILABLE when the database cannot be reached', () =>
+  withDatabaseDown(async (down) => {
+    const { error, response } = await down.client().GET('/readyz');
+    expect(response.status).toBe(503);
+    expect(error!.error).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'database is not reachable' });
+  }));
+
+it('answers 500 INTERNAL_ERROR, not 401, when the API key cannot be checked', () =>
+  withDatabaseDown(async (down) => {
     const { error, response } = await down.client('pek_00000000_anything').POST('/v1/pull-endpoints/{id}/events/delete-batch', {
       params: { path: { id: '01935abc-def0-7123-4567-890abcdef012' } },
       body: { message_ids: ['01935abc-def0-7123-4567-890abcdef012'] },
     });
     expect(response.status).toBe(500);
     expect(error!.error).toEqual({ code: 'INTERNAL_ERROR', message: 'An internal error occurred' });
-  } finally {
-    await down.close();
-    await unreachable.$disconnect();
-  }
-});
+  }));
 
 it('sends nosniff and no X-Powered-By', async () => {
   const { response } = await server.client().GET('/healthz');

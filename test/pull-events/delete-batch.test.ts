@@ -10,6 +10,7 @@ import {
   randomId,
   type TestProject,
 } from '../support/factories';
+import { withUpdateTrigger } from '../support/faults';
 import { startTestServer, testDatabaseUrl, type TestServer } from '../support/server';
 
 type DeleteBatchRequest = components['schemas']['DeleteBatchRequest'];
@@ -263,53 +264,27 @@ describe('body and route errors', () => {
 describe('atomicity', () => {
   it('answers 500 INTERNAL_ERROR and changes nothing when the statement fails half way', async () => {
     const ids = await buildEvents(server.db, endpointId, 4);
-    const poisoned = ids[2]!;
-    const trigger = `fail_${poisoned.replaceAll('-', '')}`;
-    // A trigger that fails on the third row, after earlier rows were already updated.
-    await server.db.$executeRawUnsafe(`
-      CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
-    await server.db.$executeRawUnsafe(`
-      CREATE TRIGGER ${trigger} BEFORE UPDATE ON pull_events FOR EACH ROW
-      WHEN (OLD.id = '${poisoned}') EXECUTE FUNCTION ${trigger}()`);
-    try {
+    // Fails on the third row, after earlier rows were already updated by the same statement.
+    await withUpdateTrigger(server.db, ids[2]!, `RAISE EXCEPTION 'injected failure';`, async () => {
       const { error, response } = await deleteBatch({ message_ids: ids });
       expect(response.status).toBe(500);
       expect(error!.error).toEqual({ code: 'INTERNAL_ERROR', message: 'An internal error occurred' });
       await expectNothingDeleted(ids);
-    } finally {
-      await server.db.$executeRawUnsafe(`DROP TRIGGER ${trigger} ON pull_events`);
-      await server.db.$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
-    }
+    });
   });
 });
 
 describe('transient failures', () => {
   it('retries a statement PostgreSQL aborted as a deadlock victim, and answers 200', async () => {
     const ids = await buildEvents(server.db, endpointId, 2);
-    const name = `deadlock_once_${ids[0]!.replaceAll('-', '')}`;
-    // nextval() is not rolled back, so only the first attempt fails.
-    await server.db.$executeRawUnsafe(`CREATE SEQUENCE ${name}`);
-    await server.db.$executeRawUnsafe(`
-      CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('${name}') = 1 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01'; END IF;
-        RETURN NEW;
-      END $$`);
-    await server.db.$executeRawUnsafe(`
-      CREATE TRIGGER ${name} BEFORE UPDATE ON pull_events FOR EACH ROW
-      WHEN (OLD.id = '${ids[0]}') EXECUTE FUNCTION ${name}()`);
-    try {
+    const failFirstAttempt = `IF nextval('$SEQ') = 1 THEN RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01'; END IF;`;
+    await withUpdateTrigger(server.db, ids[0]!, failFirstAttempt, async (sequence) => {
       const { data, response } = await deleteBatch({ message_ids: ids });
       expect(response.status).toBe(200);
       expect(data!.data.deleted_count).toBe(2);
-      const attempts = await server.db.$queryRawUnsafe<{ last_value: bigint }[]>(`SELECT last_value FROM ${name}`);
+      const attempts = await server.db.$queryRawUnsafe<{ last_value: bigint }[]>(`SELECT last_value FROM ${sequence}`);
       expect(attempts[0]!.last_value).toBe(2n);
-    } finally {
-      await server.db.$executeRawUnsafe(`DROP TRIGGER ${name} ON pull_events`);
-      await server.db.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
-      await server.db.$executeRawUnsafe(`DROP SEQUENCE ${name}`);
-    }
+    });
   });
 });
 
