@@ -4,6 +4,243 @@
  */
 
 export interface paths {
+    "/v1/pull-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List pull endpoints
+         * @description The project's endpoints that are not deleted, oldest first.
+         */
+        get: operations["listPullEndpoints"];
+        put?: never;
+        /**
+         * Create a pull endpoint
+         * @description Creates an endpoint and returns it with its `ingest_url` and its `secret_token`. The token
+         *     is shown only in this response (only a hash of it is stored): give it to the third party,
+         *     which sends it as `Authorization: Bearer <token>` or `X-Ingest-Token: <token>`.
+         */
+        post: operations["createPullEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a pull endpoint
+         * @description The endpoint with `counts` of its events (not deleted) by status.
+         */
+        get: operations["getPullEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a pull endpoint
+         * @description Soft-deletes the endpoint. Afterwards the endpoint and all its events answer 404
+         *     `ENDPOINT_NOT_FOUND`, its ingest URL refuses webhooks, and the sweeper erases the payloads.
+         *     There is no undelete.
+         */
+        delete: operations["deletePullEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a pull endpoint
+         * @description Changes only the fields sent; `null` clears `description` or `retention_days`.
+         */
+        patch: operations["updatePullEndpoint"];
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a pull endpoint
+         * @description While paused, the ingest URL answers 503 and stores nothing. Pausing twice is harmless.
+         */
+        post: operations["pausePullEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a pull endpoint
+         * @description The ingest URL accepts webhooks again. Resuming an active endpoint is harmless.
+         */
+        post: operations["resumePullEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ingest/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a webhook
+         * @description The endpoint's ingest URL. Stores the JSON body and the request headers (without
+         *     credentials) as a new `stored` event. The event type is read from the header or JSON path
+         *     the endpoint's `event_type_source` names (`unknown` when absent). Authenticated by the
+         *     endpoint's secret token, not by an API key; a wrong token and an unknown or deleted
+         *     endpoint both answer 401.
+         */
+        post: operations["ingestPullEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List pull events
+         * @description Event metadata (no payloads), in id order (the order received). Soft-deleted events are
+         *     left out unless `include_deleted=true`. `since` is inclusive, `before` exclusive;
+         *     `since` later than `before` is a 400.
+         */
+        get: operations["listPullEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+                /**
+                 * @description Pull event identifier (UUIDv7, any letter case).
+                 * @example 01935abc-def0-7123-4567-890abcdef013
+                 */
+                event_id: components["parameters"]["PullEventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a pull event
+         * @description The event with its headers and payload. Reading moves a `stored` event to `fetched`, unless
+         *     `preview=true`. A soft-deleted event answers 410 `MESSAGE_DELETED`; with `preview=true` it
+         *     answers 200 with `payload: null`, its `deleted_at` and the id of the API key that deleted it.
+         */
+        get: operations["getPullEvent"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a pull event
+         * @description Soft-deletes one event. Idempotent: deleting it again answers 200 with the original
+         *     `deleted_at` and `already_deleted: true`.
+         */
+        delete: operations["deletePullEvent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge pull events
+         * @description Moves `stored` and `fetched` events to `delivered`. Idempotent: `acknowledged` counts only
+         *     real transitions, so already delivered, deleted, unknown and repeated ids count 0.
+         */
+        post: operations["ackPullEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pull-endpoints/{id}/events/delete-batch": {
         parameters: {
             query?: never;
@@ -29,6 +266,35 @@ export interface paths {
          *     `deleted_at`. An ID that belongs to another endpoint or project is `not_found`.
          */
         post: operations["deletePullEventsBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/delete-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete pull events by filter
+         * @description Soft-deletes the endpoint's events that match every filter given, oldest first, at most
+         *     `limit` of them per request; call again while `deleted` equals `limit`. An empty body
+         *     deletes up to `limit` events of any status. `received_after` is inclusive,
+         *     `received_before` exclusive.
+         */
+        post: operations["deleteAllPullEvents"];
         delete?: never;
         options?: never;
         head?: never;
@@ -87,11 +353,27 @@ export interface components {
         ResponseMeta: {
             request_id: components["schemas"]["RequestId"];
         };
+        ListMeta: {
+            request_id: components["schemas"]["RequestId"];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /**
+             * @description Pass as `cursor` to get the next page. It is also given on the last page, so polling it
+             *     returns only items added since; null when the list was empty and no cursor was sent.
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * Format: date-time
+         * @description RFC 3339, UTC, milliseconds.
+         * @example 2026-04-05T14:23:11.123Z
+         */
+        Timestamp: string;
         /**
          * @description Machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "ENDPOINT_NOT_FOUND" | "NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "ENDPOINT_NOT_FOUND" | "NOT_FOUND" | "MESSAGE_DELETED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "ENDPOINT_PAUSED" | "SERVICE_UNAVAILABLE";
         /** @description The error envelope every non-2xx response uses. */
         Error: {
             error: {
@@ -110,6 +392,186 @@ export interface components {
          * @example 01935abc-def0-7123-4567-890abcdef012
          */
         EventId: string;
+        /** @description Where ingest reads each webhook's event type from. */
+        EventTypeSource: {
+            /**
+             * @description A request header name.
+             * @example X-Event-Type
+             */
+            header: string;
+        } | {
+            /**
+             * @description A dot path into the JSON body, e.g. `$.type` or `$.data.object`.
+             * @example $.type
+             */
+            json_path: string;
+        };
+        /** @description A name for people. */
+        EndpointName: string;
+        /** @description What the endpoint is for. */
+        EndpointDescription: string | null;
+        /**
+         * @description Events received longer ago than this are deleted and their payloads erased by the
+         *     sweeper; null keeps events until they are deleted.
+         */
+        RetentionDays: number | null;
+        PullEndpointCreate: {
+            name: components["schemas"]["EndpointName"];
+            description?: components["schemas"]["EndpointDescription"];
+            retention_days?: components["schemas"]["RetentionDays"];
+            event_type_source?: components["schemas"]["EventTypeSource"];
+        };
+        PullEndpointUpdate: {
+            name?: components["schemas"]["EndpointName"];
+            description?: components["schemas"]["EndpointDescription"];
+            retention_days?: components["schemas"]["RetentionDays"];
+            event_type_source?: components["schemas"]["EventTypeSource"];
+        };
+        PullEndpoint: {
+            /** Format: uuid */
+            id: string;
+            name: components["schemas"]["EndpointName"];
+            description: components["schemas"]["EndpointDescription"];
+            retention_days: components["schemas"]["RetentionDays"];
+            event_type_source: components["schemas"]["EventTypeSource"];
+            /**
+             * @description A paused endpoint's ingest URL answers 503.
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /**
+             * Format: uri
+             * @description Where third parties POST webhooks, with the secret token.
+             */
+            ingest_url: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description Events by status, not counting deleted ones. */
+        PullEndpointCounts: {
+            stored: number;
+            fetched: number;
+            delivered: number;
+        };
+        PullEndpointResponse: {
+            data: components["schemas"]["PullEndpoint"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        PullEndpointWithCountsResponse: {
+            data: components["schemas"]["PullEndpoint"] & {
+                counts: components["schemas"]["PullEndpointCounts"];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        PullEndpointCreatedResponse: {
+            data: components["schemas"]["PullEndpoint"] & {
+                /** @description The ingest token. Shown only here; only a hash of it is stored. */
+                secret_token: string;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        PullEndpointListResponse: {
+            data: components["schemas"]["PullEndpoint"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        PullEndpointDeletedResponse: {
+            data: {
+                /** Format: uuid */
+                id: string;
+                deleted_at: components["schemas"]["Timestamp"];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        IngestAcceptedResponse: {
+            data: {
+                event_id: components["schemas"]["EventId"];
+                received_at: components["schemas"]["Timestamp"];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /**
+         * @description `stored` -> `fetched` (payload read) -> `delivered` (acknowledged).
+         * @enum {string}
+         */
+        PullEventStatus: "stored" | "fetched" | "delivered";
+        PullEventSummary: {
+            id: components["schemas"]["EventId"];
+            event_type: string;
+            status: components["schemas"]["PullEventStatus"];
+            received_at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the event was soft-deleted; null while it is live.
+             */
+            deleted_at: string | null;
+        };
+        PullEvent: components["schemas"]["PullEventSummary"] & {
+            /**
+             * Format: uuid
+             * @description The API key that deleted the event; null if live or deleted by retention.
+             */
+            deleted_by_api_key_id: string | null;
+            /** @description The webhook's request headers, without credentials; null once deleted. */
+            headers: {
+                [key: string]: string;
+            } | null;
+            /** @description The webhook's JSON body; null once deleted. */
+            payload: unknown;
+        };
+        PullEventListResponse: {
+            data: components["schemas"]["PullEventSummary"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        PullEventResponse: {
+            data: components["schemas"]["PullEvent"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        PullEventDeletedResponse: {
+            data: {
+                event_id: components["schemas"]["EventId"];
+                deleted_at: components["schemas"]["Timestamp"];
+                /** @description True when the event was deleted before; `deleted_at` is then the original time. */
+                already_deleted: boolean;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        AckRequest: {
+            /** @description IDs of the events to acknowledge (1 to 1000, any letter case). */
+            event_ids: string[];
+        };
+        AckResponse: {
+            data: {
+                /** @description Events this request moved to `delivered`. */
+                acknowledged: number;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        DeleteAllRequest: {
+            status?: components["schemas"]["PullEventStatus"];
+            event_type?: string;
+            /**
+             * Format: date-time
+             * @description Only events received at or after this time.
+             */
+            received_after?: string;
+            /**
+             * Format: date-time
+             * @description Only events received before this time.
+             */
+            received_before?: string;
+            /**
+             * @description The most events this request deletes.
+             * @default 1000
+             */
+            limit: number;
+        };
+        DeleteAllResponse: {
+            data: {
+                deleted: number;
+                deleted_event_ids: components["schemas"]["EventId"][];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
         DeleteBatchRequest: {
             /**
              * @description IDs of the pull events to delete (1 to 100, no duplicates, compared case-insensitively).
@@ -251,6 +713,60 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Missing or wrong secret token, or no live endpoint with this id. */
+        IngestUnauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `ENDPOINT_NOT_FOUND` when the endpoint does not exist, is another project's or was deleted;
+         *     `NOT_FOUND` when the endpoint is there but the event is not.
+         */
+        EndpointOrEventNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The event was soft-deleted; read it with `preview=true` for its deletion record. */
+        MessageDeleted: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The API key (or, for ingest, the endpoint) used up its budget for this minute. */
+        RateLimited: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The endpoint is paused; nothing was stored. Resend after it is resumed. */
+        EndpointPaused: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /**
@@ -258,16 +774,453 @@ export interface components {
          * @example 01935abc-def0-7123-4567-890abcdef012
          */
         PullEndpointId: string;
+        /**
+         * @description Pull event identifier (UUIDv7, any letter case).
+         * @example 01935abc-def0-7123-4567-890abcdef013
+         */
+        PullEventId: string;
+        /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
+        Cursor: string;
     };
     requestBodies: never;
     headers: {
         /** @description The request id, the same value as `meta.request_id`. */
         XRequestId: components["schemas"]["RequestId"];
+        /** @description Seconds to wait before the budget allows another request. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listPullEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createPullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PullEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The new endpoint, with its secret token (shown once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointCreatedResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointWithCountsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint was deleted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointDeletedResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updatePullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PullEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    pausePullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The paused endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    resumePullEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEndpointResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    ingestPullEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never> | unknown[];
+            };
+        };
+        responses: {
+            /** @description The webhook was stored. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestAcceptedResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["IngestUnauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["EndpointPaused"];
+        };
+    };
+    listPullEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events with this status; `any` lists every status. */
+                status?: "stored" | "fetched" | "delivered" | "any";
+                /** @description Only events of this type. */
+                event_type?: string;
+                /** @description Only events received at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Only events received before this time (RFC 3339). */
+                before?: string;
+                /** @description Include soft-deleted events (their `deleted_at` is set). */
+                include_deleted?: boolean;
+                /** @description Page size. */
+                limit?: number;
+                /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEventListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPullEvent: {
+        parameters: {
+            query?: {
+                /** @description Read without moving the event to `fetched`. */
+                preview?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+                /**
+                 * @description Pull event identifier (UUIDv7, any letter case).
+                 * @example 01935abc-def0-7123-4567-890abcdef013
+                 */
+                event_id: components["parameters"]["PullEventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEventResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointOrEventNotFound"];
+            410: components["responses"]["MessageDeleted"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePullEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+                /**
+                 * @description Pull event identifier (UUIDv7, any letter case).
+                 * @example 01935abc-def0-7123-4567-890abcdef013
+                 */
+                event_id: components["parameters"]["PullEventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event is deleted. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullEventDeletedResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointOrEventNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    ackPullEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description How many events this request moved to `delivered`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     deletePullEventsBatch: {
         parameters: {
             query?: never;
@@ -302,6 +1255,45 @@ export interface operations {
             404: components["responses"]["EndpointNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteAllPullEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAllRequest"];
+            };
+        };
+        responses: {
+            /** @description The events this request deleted, in id order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeleteAllResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

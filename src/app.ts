@@ -3,12 +3,17 @@ import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { pinoHttp } from 'pino-http';
 import { apiKeyAuth } from './auth/security';
+import type { HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
 import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
+import { createRateLimiter, type RateLimiter } from './http/rate-limit';
 import { requestId } from './http/request-id';
+import { ingestHandlers } from './ingest/handlers';
+import { ingestTokenAuth } from './ingest/security';
+import { pullEndpointsHandlers } from './pull-endpoints/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
 
 export const API_SPEC_PATH = path.resolve(__dirname, '../openapi.yaml');
@@ -16,14 +21,19 @@ export const API_SPEC_PATH = path.resolve(__dirname, '../openapi.yaml');
 // ajv-formats' uuid also accepts a `urn:uuid:` prefix, which PostgreSQL's uuid type does not.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface AppOptions {
+export interface AppOptions extends HttpSettings {
   db: Database;
   logger: Logger;
-  validateResponses: boolean;
-  bodyLimitBytes: number;
+  /** Defaults to in-memory budgets of `apiRateLimitPerMinute` / `ingestRateLimitPerMinute`. */
+  limiters?: { api: RateLimiter; ingest: RateLimiter };
 }
 
-export function createApp({ db, logger, validateResponses, bodyLimitBytes }: AppOptions): Express {
+export function createApp(options: AppOptions): Express {
+  const { db, logger } = options;
+  const limiters = options.limiters ?? {
+    api: createRateLimiter(options.apiRateLimitPerMinute, 'api'),
+    ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest'),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -41,14 +51,22 @@ export function createApp({ db, logger, validateResponses, bodyLimitBytes }: App
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(jsonBody(bodyLimitBytes));
+  const apiBody = jsonBody(options.bodyLimitBytes);
+  const webhookBody = jsonBody(options.ingestBodyLimitBytes);
+  app.use((req, res, next) => (req.path.startsWith('/ingest/') ? webhookBody : apiBody)(req, res, next));
   app.use(
     OpenApiValidator.middleware({
       apiSpec: API_SPEC_PATH,
       validateApiSpec: true,
       validateRequests: { allowUnknownQueryParameters: false },
-      validateResponses,
-      validateSecurity: { handlers: { ApiKeyAuth: apiKeyAuth(db) } },
+      validateResponses: options.validateResponses,
+      validateSecurity: {
+        handlers: {
+          ApiKeyAuth: apiKeyAuth(db, limiters.api),
+          IngestBearer: ingestTokenAuth(db, limiters.ingest),
+          IngestTokenHeader: ingestTokenAuth(db, limiters.ingest),
+        },
+      },
       validateFormats: true,
       ajvFormats: { mode: 'full' },
       formats: { uuid: UUID },
@@ -60,8 +78,24 @@ export function createApp({ db, logger, validateResponses, bodyLimitBytes }: App
   app.get('/healthz', health.getHealth);
   app.get('/readyz', health.getReadiness);
 
-  const pullEvents = pullEventsHandlers(db);
-  app.post('/v1/pull-endpoints/:id/events/delete-batch', pullEvents.deletePullEventsBatch);
+  const endpoints = pullEndpointsHandlers(db, options.publicBaseUrl);
+  app.post('/v1/pull-endpoints', endpoints.createPullEndpoint);
+  app.get('/v1/pull-endpoints', endpoints.listPullEndpoints);
+  app.get('/v1/pull-endpoints/:id', endpoints.getPullEndpoint);
+  app.patch('/v1/pull-endpoints/:id', endpoints.updatePullEndpoint);
+  app.delete('/v1/pull-endpoints/:id', endpoints.deletePullEndpoint);
+  app.post('/v1/pull-endpoints/:id/pause', endpoints.pausePullEndpoint);
+  app.post('/v1/pull-endpoints/:id/resume', endpoints.resumePullEndpoint);
+
+  const events = pullEventsHandlers(db);
+  app.get('/v1/pull-endpoints/:id/events', events.listPullEvents);
+  app.post('/v1/pull-endpoints/:id/events/ack', events.ackPullEvents);
+  app.post('/v1/pull-endpoints/:id/events/delete-batch', events.deletePullEventsBatch);
+  app.post('/v1/pull-endpoints/:id/events/delete-all', events.deleteAllPullEvents);
+  app.get('/v1/pull-endpoints/:id/events/:event_id', events.getPullEvent);
+  app.delete('/v1/pull-endpoints/:id/events/:event_id', events.deletePullEvent);
+
+  app.post('/ingest/:id', ingestHandlers(db).ingestPullEvent);
 
   app.use(notFound);
   app.use(errorHandler(logger));

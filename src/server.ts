@@ -4,6 +4,7 @@ import { loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { bootstrapDevProject } from './dev-bootstrap';
 import { createLogger } from './http/logger';
+import { startSweeper } from './sweeper/sweeper';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -18,12 +19,8 @@ async function main(): Promise<void> {
     if (banner) console.log(banner);
   }
 
-  const app = createApp({
-    db: database.db,
-    logger,
-    validateResponses: config.validateResponses,
-    bodyLimitBytes: config.bodyLimitBytes,
-  });
+  const app = createApp({ db: database.db, logger, ...config.http });
+  const sweeper = config.sweeper.intervalMs > 0 ? startSweeper(database.db, config.sweeper, logger) : undefined;
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port }, `listening on http://localhost:${config.port}`);
   });
@@ -39,8 +36,8 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {
-      database
-        .close()
+      Promise.resolve(sweeper?.stop())
+        .then(() => database.close())
         .then(() => process.exit(0))
         .catch((error: unknown) => {
           logger.error({ err: error }, 'closing the database failed');

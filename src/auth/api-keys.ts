@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { randomSecret, sha256Hex } from './secrets';
 
 const PREFIX_CHARS = 8;
 
@@ -10,12 +11,10 @@ export interface NewApiKey {
   hash: string;
 }
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
+export const hashApiKey = sha256Hex;
 
 export function generateApiKey(): NewApiKey {
   const prefix = `pek_${randomBytes(PREFIX_CHARS).toString('hex').slice(0, PREFIX_CHARS)}`;
-  const key = `${prefix}_${randomBytes(24).toString('base64url')}`;
+  const key = `${prefix}_${randomSecret()}`;
   return { key, prefix, hash: hashApiKey(key) };
 }

@@ -1,26 +1,36 @@
 import type { Request } from 'express';
 import type { Database } from '../db/prisma';
+import type { RateLimiter } from '../http/rate-limit';
 import { findLiveApiKey } from '../projects/repository';
 import { hashApiKey } from './api-keys';
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+import { bearerCredential } from './secrets';
 
 /**
- * The security handler for the spec's `ApiKeyAuth` scheme. Answers false for a missing, unknown or
- * revoked key (401). A database failure must not pass for a bad key: it is rethrown as a 500.
+ * Runs a security handler's check so that express-openapi-validator sees only true/false/throw,
+ * while the real reason (a 429, a database failure) is kept on the request for the error mapper.
  */
-export function apiKeyAuth(db: Database) {
-  return async (req: Request): Promise<boolean> => {
-    const match = BEARER.exec(req.headers.authorization ?? '');
-    if (!match?.[1]) return false;
-    try {
-      const key = await findLiveApiKey(db, hashApiKey(match[1]));
+export async function guarded(req: Request, check: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch (error) {
+    req.authFailure = error;
+    throw Object.assign(new Error('authentication could not be completed'), { status: 500 });
+  }
+}
+
+/**
+ * The security handler for the spec's `ApiKeyAuth` scheme: false (401) for a missing, unknown or
+ * revoked key; then one request of the key's budget is spent.
+ */
+export function apiKeyAuth(db: Database, limiter: RateLimiter) {
+  return (req: Request): Promise<boolean> =>
+    guarded(req, async () => {
+      const key = bearerCredential(req.headers.authorization);
       if (!key) return false;
-      req.auth = key;
+      const found = await findLiveApiKey(db, hashApiKey(key));
+      if (!found) return false;
+      await limiter.consume(found.apiKeyId);
+      req.auth = found;
       return true;
-    } catch (error) {
-      req.authFailure = error;
-      throw Object.assign(new Error('authentication could not be checked'), { status: 500 });
-    }
-  };
+    });
 }

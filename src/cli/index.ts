@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import type { Database } from '../db/prisma';
-import { createPullEndpoint } from '../pull-endpoints/repository';
+import { createEndpoint, ingestUrl } from '../pull-endpoints/endpoints';
+import { sweep } from '../sweeper/sweeper';
 import { seedEvents } from '../pull-events/seed';
 import { createApiKey, createProject, projectExists, revokeApiKey } from '../projects/repository';
 import { progressReporter } from './progress';
@@ -111,10 +112,13 @@ endpoint
   .action((options: JsonOption & { project: string; name: string }) =>
     withDatabase(async (db) => {
       await requireProject(db, options.project);
-      const created = await createPullEndpoint(db, options.project, options.name);
-      report(options, { endpoint_id: created.id, project_id: created.projectId, name: created.name }, [
-        `endpoint id: ${created.id}`,
-      ]);
+      const { row, secretToken } = await createEndpoint(db, options.project, { name: options.name });
+      const url = ingestUrl(loadConfig().http.publicBaseUrl, row.id);
+      report(
+        options,
+        { endpoint_id: row.id, project_id: row.projectId, name: row.name, ingest_url: url, secret_token: secretToken },
+        [`endpoint id:  ${row.id}`, `ingest URL:   ${url}`, `secret token: ${secretToken}   (shown once; give it to the sender)`],
+      );
     }),
   );
 
@@ -138,6 +142,17 @@ events
         `inserted ${ids.length} events into ${options.endpoint} in ${seconds.toFixed(1)} s`,
         ...(ids.length <= 10 ? ids : [...ids.slice(0, 3), `... (${ids.length - 6} more)`, ...ids.slice(-3)]),
       ]);
+    }),
+  );
+
+program
+  .command('sweep')
+  .description('erase payloads of deleted events and expire events past their endpoint retention, once')
+  .option('--json', 'print JSON')
+  .action((options: JsonOption) =>
+    withDatabase(async (db) => {
+      const result = await sweep(db, loadConfig().sweeper);
+      report(options, result, [`erased ${result.erased} payloads, expired ${result.expired} events`]);
     }),
   );
 

@@ -18,7 +18,10 @@ interface HttpLikeError {
   limit?: number;
 }
 
-const UNAUTHORIZED_MESSAGE = 'Invalid or missing API key';
+/** The ingest URL authenticates with the endpoint's token, everything else with an API key. */
+function unauthorizedMessage(path: string): string {
+  return path.startsWith('/ingest/') ? 'Invalid or missing ingest token' : 'Invalid or missing API key';
+}
 
 // `/body/message_ids/0` -> `message_ids[0]`, `/params/id` -> `path parameter id`.
 function describeLocation(path: string | undefined): string | undefined {
@@ -55,7 +58,7 @@ function describeValidation(error: HttpLikeError): string {
     .join('; ');
 }
 
-function toAppError(error: unknown): AppError | undefined {
+function toAppError(error: unknown, path: string): AppError | undefined {
   if (error instanceof AppError) return error;
   const e = (error ?? {}) as HttpLikeError;
   switch (e.type) {
@@ -72,7 +75,7 @@ function toAppError(error: unknown): AppError | undefined {
       return AppError.invalidRequest(describeValidation(e));
     case 401:
     case 403:
-      return new AppError(401, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE);
+      return new AppError(401, 'UNAUTHORIZED', unauthorizedMessage(path));
     case 404:
     case 405:
       return undefined;
@@ -95,8 +98,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
     const status = (error as HttpLikeError | undefined)?.status;
+    // A security handler's own verdict (e.g. rate limited) reaches us only as a message.
+    const cause = req.authFailure instanceof AppError ? req.authFailure : undefined;
     // A body that could not be parsed also fails schema validation; the parse error is the cause.
-    let appError = toAppError(req.bodyError && status === 400 ? req.bodyError : error);
+    let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error, req.path);
     if (!appError && (status === 404 || status === 405)) {
       appError = new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
     }
@@ -104,6 +109,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       (req.log ?? logger).error({ err: error, cause: req.authFailure, requestId: req.id }, 'request failed');
       appError = new AppError(500, 'INTERNAL_ERROR', 'An internal error occurred');
     }
+    res.set(appError.headers);
     res.status(appError.status).json({ error: { code: appError.code, message: appError.message }, meta: meta(req) });
   };
 }

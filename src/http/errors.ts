@@ -8,6 +8,8 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    /** Response headers that go with the error, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'AppError';
@@ -19,5 +21,9 @@ export class AppError extends Error {
 
   static endpointNotFound(): AppError {
     return new AppError(404, 'ENDPOINT_NOT_FOUND', 'endpoint not found');
+  }
+
+  static eventNotFound(): AppError {
+    return new AppError(404, 'NOT_FOUND', 'event not found');
   }
 }

@@ -5,32 +5,48 @@ import type { AuthenticatedKey } from '../projects/repository';
 export type OperationId = keyof operations;
 
 type JsonContent<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
+type Responses<K extends OperationId> = operations[K]['responses'];
+type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202>;
 
 export type RequestBody<K extends OperationId> = JsonContent<operations[K]['requestBody']>;
 export type PathParams<K extends OperationId> = operations[K]['parameters']['path'] extends infer P
   ? P extends Record<string, string> ? P : Record<string, never>
   : never;
-export type SuccessBody<K extends OperationId> = JsonContent<operations[K]['responses'][200]>;
+export type QueryParams<K extends OperationId> = NonNullable<operations[K]['parameters']['query']>;
+export type SuccessBody<K extends OperationId> = JsonContent<Responses<K>[SuccessStatus<K>]>;
+/** The `data` of an operation's success body. */
+export type SuccessData<K extends OperationId> = SuccessBody<K> extends { data: infer D } ? D : never;
 
-export type OperationRequest<K extends OperationId> = Request<PathParams<K>, SuccessBody<K>, RequestBody<K>>;
+export type OperationRequest<K extends OperationId> = Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>;
 export type OperationResponse<K extends OperationId> = Response<SuccessBody<K>>;
+
+export interface IngestEndpoint {
+  id: string;
+  paused: boolean;
+  eventTypeSource: unknown;
+}
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point
   namespace Express {
     interface Request {
-      /** Set by the security handler once the API key is verified. */
+      /** Set by the API key security handler once the key is verified. */
       auth?: AuthenticatedKey;
+      /** Set by the ingest security handler once the endpoint's token is verified. */
+      ingestEndpoint?: IngestEndpoint;
       /** A body-parsing failure, held back until authentication has run (rule: auth first). */
       bodyError?: Error & { type?: string; status?: number };
-      /** An unexpected failure inside the security handler, kept for the error log. */
+      /**
+       * Why a security handler refused or failed: an AppError (e.g. rate limited) to answer with,
+       * or an unexpected failure to log. express-openapi-validator keeps only a message.
+       */
       authFailure?: unknown;
     }
   }
 }
 
-/** The authenticated key of a request that passed the security handler. */
-export function authOf(req: Request): AuthenticatedKey {
+/** The authenticated key of a request that passed the ApiKeyAuth security handler. */
+export function authOf(req: Pick<Request, 'auth'>): AuthenticatedKey {
   if (!req.auth) throw new Error('route is not behind the ApiKeyAuth security handler');
   return req.auth;
 }

@@ -2,13 +2,43 @@ import type { Database } from '../db/prisma';
 import { meta } from '../http/request-id';
 import { authOf, type OperationRequest, type OperationResponse } from '../http/types';
 import { deleteEventsBatch } from './delete-batch';
+import { acknowledgeEvents, deleteAllEvents, deleteEvent, getEvent, listEndpointEvents } from './events';
 
 export function pullEventsHandlers(db: Database) {
   return {
-    async deletePullEventsBatch(
-      req: OperationRequest<'deletePullEventsBatch'>,
-      res: OperationResponse<'deletePullEventsBatch'>,
-    ) {
+    async listPullEvents(req: OperationRequest<'listPullEvents'>, res: OperationResponse<'listPullEvents'>) {
+      const { query } = req;
+      const { events, hasMore, nextCursor } = await listEndpointEvents(db, authOf(req).projectId, req.params.id.toLowerCase(), {
+        status: query.status ?? 'stored',
+        eventType: query.event_type,
+        since: query.since,
+        before: query.before,
+        includeDeleted: query.include_deleted ?? false,
+        limit: query.limit ?? 100,
+        cursor: query.cursor,
+      });
+      res.status(200).json({ data: events, meta: { ...meta(req), has_more: hasMore, next_cursor: nextCursor } });
+    },
+
+    async getPullEvent(req: OperationRequest<'getPullEvent'>, res: OperationResponse<'getPullEvent'>) {
+      const { id, event_id } = req.params;
+      const data = await getEvent(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), req.query.preview ?? false);
+      res.status(200).json({ data, meta: meta(req) });
+    },
+
+    async ackPullEvents(req: OperationRequest<'ackPullEvents'>, res: OperationResponse<'ackPullEvents'>) {
+      const acknowledged = await acknowledgeEvents(db, authOf(req).projectId, req.params.id.toLowerCase(), req.body.event_ids);
+      res.status(200).json({ data: { acknowledged }, meta: meta(req) });
+    },
+
+    async deletePullEvent(req: OperationRequest<'deletePullEvent'>, res: OperationResponse<'deletePullEvent'>) {
+      const { projectId, apiKeyId } = authOf(req);
+      const { id, event_id } = req.params;
+      const data = await deleteEvent(db, projectId, apiKeyId, id.toLowerCase(), event_id.toLowerCase());
+      res.status(200).json({ data, meta: meta(req) });
+    },
+
+    async deletePullEventsBatch(req: OperationRequest<'deletePullEventsBatch'>, res: OperationResponse<'deletePullEventsBatch'>) {
       const { apiKeyId, projectId } = authOf(req);
       const data = await deleteEventsBatch(db, {
         endpointId: req.params.id,
@@ -16,6 +46,12 @@ export function pullEventsHandlers(db: Database) {
         apiKeyId,
         messageIds: req.body.message_ids,
       });
+      res.status(200).json({ data, meta: meta(req) });
+    },
+
+    async deleteAllPullEvents(req: OperationRequest<'deleteAllPullEvents'>, res: OperationResponse<'deleteAllPullEvents'>) {
+      const { projectId, apiKeyId } = authOf(req);
+      const data = await deleteAllEvents(db, projectId, apiKeyId, req.params.id.toLowerCase(), req.body);
       res.status(200).json({ data, meta: meta(req) });
     },
   };

@@ -77,3 +77,115 @@ export async function batchDelete(
   }
   return { endpointFound, rows };
 }
+
+export type EventStatus = 'stored' | 'fetched' | 'delivered';
+
+export interface EventFilter {
+  status?: EventStatus;
+  eventType?: string;
+  /** Inclusive lower bound on the id (ids start with their receive time). */
+  fromId?: string;
+  /** Exclusive upper bound on the id. */
+  toId?: string;
+  includeDeleted: boolean;
+}
+
+const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, received_at, deleted_at`;
+
+export interface EventSummaryRow {
+  id: string;
+  event_type: string;
+  status: EventStatus;
+  received_at: Date;
+  deleted_at: Date | null;
+}
+
+function filterSql(filter: EventFilter) {
+  const conditions = [
+    filter.includeDeleted ? Prisma.empty : Prisma.sql`AND deleted_at IS NULL`,
+    filter.status ? Prisma.sql`AND status = ${filter.status}::pull_event_status` : Prisma.empty,
+    filter.eventType !== undefined ? Prisma.sql`AND event_type = ${filter.eventType}` : Prisma.empty,
+    filter.fromId ? Prisma.sql`AND id >= ${filter.fromId}::uuid` : Prisma.empty,
+    filter.toId ? Prisma.sql`AND id < ${filter.toId}::uuid` : Prisma.empty,
+  ];
+  return Prisma.join(conditions, ' ');
+}
+
+/** Event metadata of one endpoint in id order, after `afterId`. */
+export async function listEvents(db: Database, endpointId: string, filter: EventFilter, afterId: string | undefined, take: number) {
+  return db.$queryRaw<EventSummaryRow[]>`
+    SELECT ${SUMMARY_COLUMNS} FROM pull_events
+    WHERE pull_endpoint_id = ${endpointId}::uuid ${filterSql(filter)}
+      ${afterId ? Prisma.sql`AND id > ${afterId}::uuid` : Prisma.empty}
+    ORDER BY id
+    LIMIT ${take}`;
+}
+
+export interface EventRow extends EventSummaryRow {
+  headers: Record<string, string> | null;
+  payload: Prisma.JsonValue;
+  deleted_by_api_key_id: string | null;
+}
+
+/**
+ * One event with its payload. Unless `preview`, a live `stored` event moves to `fetched` in the
+ * same statement; the row returned is the updated one when it moved.
+ */
+export async function readEvent(db: Database, endpointId: string, id: string, preview: boolean): Promise<EventRow | undefined> {
+  const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, deleted_by_api_key_id::text AS deleted_by_api_key_id`;
+  const rows = preview
+    ? await db.$queryRaw<EventRow[]>`
+        SELECT ${columns} FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid`
+    : await db.$queryRaw<EventRow[]>`
+        WITH fetched AS (
+          UPDATE pull_events SET status = 'fetched'
+          WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'stored' AND deleted_at IS NULL
+          RETURNING ${columns}
+        )
+        SELECT * FROM fetched
+        UNION ALL
+        SELECT ${columns} FROM pull_events
+        WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND NOT EXISTS (SELECT 1 FROM fetched)`;
+  return rows[0];
+}
+
+/** Moves live `stored`/`fetched` events to `delivered`; returns how many moved. Locks in id order. */
+export async function acknowledge(db: Database, endpointId: string, ids: string[]): Promise<number> {
+  const sql = Prisma.sql`
+    WITH locked AS (
+      SELECT id FROM pull_events
+      WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ANY(${ids}::uuid[])
+        AND status <> 'delivered' AND deleted_at IS NULL
+      ORDER BY id
+      FOR UPDATE
+    )
+    UPDATE pull_events e SET status = 'delivered'
+    FROM locked
+    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = locked.id
+      AND e.status <> 'delivered' AND e.deleted_at IS NULL`;
+  return retryTransient(() => db.$executeRaw(sql));
+}
+
+/** Soft-deletes up to `limit` live events matching `filter`, oldest first; returns their ids in id order. */
+export async function deleteMatching(
+  db: Database,
+  endpointId: string,
+  apiKeyId: string,
+  filter: Omit<EventFilter, 'includeDeleted'>,
+  limit: number,
+): Promise<string[]> {
+  const sql = Prisma.sql`
+    WITH locked AS (
+      SELECT id FROM pull_events
+      WHERE pull_endpoint_id = ${endpointId}::uuid ${filterSql({ ...filter, includeDeleted: false })}
+      ORDER BY id
+      LIMIT ${limit}
+      FOR UPDATE
+    )
+    UPDATE pull_events e SET deleted_at = now(), deleted_by_api_key_id = ${apiKeyId}::uuid
+    FROM locked
+    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = locked.id AND e.deleted_at IS NULL
+    RETURNING e.id::text AS id`;
+  const rows = await retryTransient(() => db.$queryRaw<{ id: string }[]>(sql));
+  return rows.map((row) => row.id).sort();
+}

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../src/db/prisma';
 import { createApiKey, createProject } from '../../src/projects/repository';
-import { createPullEndpoint } from '../../src/pull-endpoints/repository';
+import { createEndpoint } from '../../src/pull-endpoints/endpoints';
 import { seedEvents } from '../../src/pull-events/seed';
 
 export interface TestProject {
@@ -20,11 +20,24 @@ export async function buildApiKey(db: Database, projectId: string) {
 }
 
 export async function buildEndpoint(db: Database, projectId: string, overrides: { deletedAt?: Date } = {}) {
-  const endpoint = await createPullEndpoint(db, projectId, 'test endpoint');
+  return (await buildEndpointWithToken(db, projectId, overrides)).id;
+}
+
+/** An endpoint and its ingest secret token. */
+export async function buildEndpointWithToken(
+  db: Database,
+  projectId: string,
+  overrides: { deletedAt?: Date; retentionDays?: number; eventTypeSource?: object } = {},
+) {
+  const { row, secretToken } = await createEndpoint(db, projectId, {
+    name: 'test endpoint',
+    ...(overrides.retentionDays !== undefined && { retention_days: overrides.retentionDays }),
+    ...(overrides.eventTypeSource !== undefined && { event_type_source: overrides.eventTypeSource as never }),
+  });
   if (overrides.deletedAt) {
-    await db.pullEndpoint.update({ where: { id: endpoint.id }, data: { deletedAt: overrides.deletedAt } });
+    await db.pullEndpoint.update({ where: { id: row.id }, data: { deletedAt: overrides.deletedAt } });
   }
-  return endpoint.id;
+  return { id: row.id, token: secretToken };
 }
 
 export async function buildEvents(db: Database, endpointId: string, count: number): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/app';
+import type { HttpSettings } from '../../src/config';
 import { createPullEventsClient, type PullEventsClient } from '../../src/client';
 import { createPrismaClient, type Database } from '../../src/db/prisma';
 import { contract } from './contract';
@@ -20,13 +21,18 @@ export function testDatabaseUrl(): string {
 }
 
 /** The real app, with response validation on, listening on a free port over the test database. */
-export async function startTestServer(options: { db?: Database; bodyLimitBytes?: number } = {}): Promise<TestServer> {
+export async function startTestServer(options: { db?: Database } & Partial<HttpSettings> = {}): Promise<TestServer> {
   const db = options.db ?? createPrismaClient(testDatabaseUrl());
   const app = createApp({
-    db,
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
     validateResponses: true,
-    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    publicBaseUrl: 'http://127.0.0.1',
+    bodyLimitBytes: 64 * 1024,
+    ingestBodyLimitBytes: 1024 * 1024,
+    apiRateLimitPerMinute: 0,
+    ingestRateLimitPerMinute: 0,
+    ...options,
+    db,
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

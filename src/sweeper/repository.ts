@@ -1,0 +1,60 @@
+import { Prisma } from '../db/generated/client';
+import type { Database } from '../db/prisma';
+
+export interface SweepEndpoint {
+  id: string;
+  deletedAt: Date | null;
+  retentionDays: number | null;
+}
+
+/** Every endpoint, deleted ones too, in id order. */
+export async function endpointsPage(db: Database, afterId: string | undefined, take: number): Promise<SweepEndpoint[]> {
+  return db.pullEndpoint.findMany({
+    where: afterId ? { id: { gt: afterId } } : {},
+    select: { id: true, deletedAt: true, retentionDays: true },
+    orderBy: { id: 'asc' },
+    take,
+  });
+}
+
+const ERASE = Prisma.sql`payload = NULL, headers = '{}'::jsonb, payload_erased_at = now()`;
+
+/**
+ * One bounded batch on one endpoint. Rows another sweeper holds are skipped (SKIP LOCKED), so
+ * replicas sweeping at once split the work instead of queueing on it.
+ */
+async function sweepBatch(db: Database, endpointId: string, where: Prisma.Sql, set: Prisma.Sql, order: Prisma.Sql, limit: number) {
+  return db.$executeRaw`
+    WITH batch AS (
+      SELECT id FROM pull_events
+      WHERE pull_endpoint_id = ${endpointId}::uuid AND payload_erased_at IS NULL AND ${where}
+      ORDER BY ${order}
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE pull_events e SET ${set}
+    FROM batch
+    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = batch.id`;
+}
+
+/** Erases headers and payloads of events deleted at or before `cutoff`. */
+export function eraseDeletedPayloads(db: Database, endpointId: string, cutoff: Date, limit: number) {
+  return sweepBatch(db, endpointId, Prisma.sql`deleted_at <= ${cutoff}`, ERASE, Prisma.sql`deleted_at`, limit);
+}
+
+/** Deletes (no API key: retention did it) and erases live events with ids below `beforeId`. */
+export function expireEvents(db: Database, endpointId: string, beforeId: string, limit: number) {
+  return sweepBatch(
+    db,
+    endpointId,
+    Prisma.sql`deleted_at IS NULL AND id < ${beforeId}::uuid`,
+    Prisma.sql`deleted_at = now(), ${ERASE}`,
+    Prisma.sql`id`,
+    limit,
+  );
+}
+
+/** Erases every payload of a deleted endpoint's events. */
+export function eraseEndpointPayloads(db: Database, endpointId: string, limit: number) {
+  return sweepBatch(db, endpointId, Prisma.sql`true`, ERASE, Prisma.sql`id`, limit);
+}

@@ -1,0 +1,77 @@
+import type { SweeperSettings } from '../config';
+import type { Database } from '../db/prisma';
+import type { Logger } from '../http/logger';
+import { lowestEventIdAt } from '../pull-events/ids';
+import { endpointsPage, eraseDeletedPayloads, eraseEndpointPayloads, expireEvents } from './repository';
+
+const DAY_MS = 86_400_000;
+const ENDPOINT_PAGE = 500;
+
+export interface SweepResult {
+  /** Payloads erased of events that were deleted (by a request or with their endpoint). */
+  erased: number;
+  /** Events deleted and erased because they outlived their endpoint's retention_days. */
+  expired: number;
+}
+
+async function drain(batch: () => Promise<number>, limit: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const done = await batch();
+    total += done;
+    if (done < limit) return total;
+  }
+}
+
+/**
+ * One pass over every endpoint, each query scoped to one endpoint and bounded by `batchSize`.
+ * Safe to run from several replicas at once: batches skip rows another sweeper has locked.
+ */
+export async function sweep(db: Database, settings: Pick<SweeperSettings, 'graceSeconds' | 'batchSize'>, now = new Date()): Promise<SweepResult> {
+  const limit = settings.batchSize;
+  const cutoff = new Date(now.getTime() - settings.graceSeconds * 1000);
+  const result: SweepResult = { erased: 0, expired: 0 };
+  let after: string | undefined;
+  for (;;) {
+    const endpoints = await endpointsPage(db, after, ENDPOINT_PAGE);
+    for (const endpoint of endpoints) {
+      if (endpoint.deletedAt) {
+        if (endpoint.deletedAt <= cutoff) {
+          result.erased += await drain(() => eraseEndpointPayloads(db, endpoint.id, limit), limit);
+        }
+        continue;
+      }
+      if (endpoint.retentionDays !== null) {
+        const bound = lowestEventIdAt(now.getTime() - endpoint.retentionDays * DAY_MS);
+        result.expired += await drain(() => expireEvents(db, endpoint.id, bound, limit), limit);
+      }
+      result.erased += await drain(() => eraseDeletedPayloads(db, endpoint.id, cutoff, limit), limit);
+    }
+    if (endpoints.length < ENDPOINT_PAGE) return result;
+    after = endpoints.at(-1)!.id;
+  }
+}
+
+/** Sweeps every `intervalMs` inside the service; a pass never overlaps the previous one. */
+export function startSweeper(db: Database, settings: SweeperSettings, logger: Logger) {
+  let running: Promise<void> | undefined;
+  const run = () => {
+    if (running) return;
+    running = sweep(db, settings)
+      .then((result) => {
+        if (result.erased || result.expired) logger.info({ sweep: result }, 'sweeper erased payloads');
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(run, settings.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
