@@ -563,7 +563,7 @@ export interface components {
              * @description The most events this request deletes.
              * @default 1000
              */
-            limit: number;
+            limit?: number;
         };
         DeleteAllResponse: {
             data: {
@@ -1035,7 +1035,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never> | unknown[];
+                "application/json": {
+                    [key: string]: unknown;
+                } | unknown[];
             };
         };
         responses: {
