@@ -58,7 +58,7 @@ export function createApp(options: AppOptions): Express {
     OpenApiValidator.middleware({
       apiSpec: API_SPEC_PATH,
       validateApiSpec: true,
-      validateRequests: { allowUnknownQueryParameters: false },
+      validateRequests: options.validateRequests ? { allowUnknownQueryParameters: false } : false,
       validateResponses: options.validateResponses,
       validateSecurity: {
         handlers: {

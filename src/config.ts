@@ -14,6 +14,8 @@ export interface Config {
 
 export interface HttpSettings {
   validateResponses: boolean;
+  /** Request validation is the contract's gate; turning it off exists only to measure its cost. */
+  validateRequests: boolean;
   /** Base of the ingest URLs the API hands out, e.g. https://pull.example.net. */
   publicBaseUrl: string;
   /** Largest API request body, in bytes. */
@@ -55,6 +57,7 @@ export function loadConfig(): Config {
     logLevel: process.env.LOG_LEVEL ?? 'info',
     http: {
       validateResponses: process.env.VALIDATE_RESPONSES === '1',
+      validateRequests: process.env.VALIDATE_REQUESTS !== '0',
       publicBaseUrl: (process.env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
       bodyLimitBytes: intFromEnv('BODY_LIMIT_BYTES', 64 * 1024),
       ingestBodyLimitBytes: intFromEnv('INGEST_BODY_LIMIT_BYTES', 1024 * 1024),

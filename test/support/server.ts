@@ -26,6 +26,7 @@ export async function startTestServer(options: { db?: Database } & Partial<HttpS
   const app = createApp({
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
     validateResponses: true,
+    validateRequests: true,
     publicBaseUrl: 'http://127.0.0.1',
     bodyLimitBytes: 64 * 1024,
     ingestBodyLimitBytes: 1024 * 1024,
