@@ -1,5 +1,6 @@
 import path from 'node:path';
 import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { pinoHttp } from 'pino-http';
 import { apiKeyAuth } from './auth/security';
@@ -9,7 +10,7 @@ import { healthHandlers } from './health/handlers';
 import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
-import { createRateLimiter, type RateLimiter } from './http/rate-limit';
+import { createRateLimiter } from './http/rate-limit';
 import { requestId } from './http/request-id';
 import { ingestHandlers } from './ingest/handlers';
 import { ingestTokenAuth } from './ingest/security';
@@ -24,15 +25,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface AppOptions extends HttpSettings {
   db: Database;
   logger: Logger;
-  /** Defaults to in-memory budgets of `apiRateLimitPerMinute` / `ingestRateLimitPerMinute`. */
-  limiters?: { api: RateLimiter; ingest: RateLimiter };
+  /** Rate-limit budgets live in this Redis when given (shared by replicas), else in memory. */
+  redis?: Redis;
 }
 
 export function createApp(options: AppOptions): Express {
   const { db, logger } = options;
-  const limiters = options.limiters ?? {
-    api: createRateLimiter(options.apiRateLimitPerMinute, 'api'),
-    ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest'),
+  const limiters = {
+    api: createRateLimiter(options.apiRateLimitPerMinute, 'api', options.redis),
+    ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest', options.redis),
   };
   const app = express();
   app.disable('x-powered-by');

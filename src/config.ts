@@ -8,6 +8,8 @@ export interface Config {
   embeddedPostgresPort: number;
   databasePoolSize: number;
   logLevel: string;
+  /** Redis for rate-limit budgets shared across replicas; unset keeps them per process. */
+  redisUrl: string | undefined;
   http: HttpSettings;
   sweeper: SweeperSettings;
 }
@@ -55,6 +57,7 @@ export function loadConfig(): Config {
     embeddedPostgresPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
     databasePoolSize: intFromEnv('DATABASE_POOL_SIZE', 10),
     logLevel: process.env.LOG_LEVEL ?? 'info',
+    redisUrl: process.env.REDIS_URL || undefined,
     http: {
       validateResponses: process.env.VALIDATE_RESPONSES === '1',
       validateRequests: process.env.VALIDATE_REQUESTS !== '0',

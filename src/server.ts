@@ -4,6 +4,7 @@ import { loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { bootstrapDevProject } from './dev-bootstrap';
 import { createLogger } from './http/logger';
+import { connectRedis } from './http/redis';
 import { startSweeper } from './sweeper/sweeper';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     if (banner) console.log(banner);
   }
 
-  const app = createApp({ db: database.db, logger, ...config.http });
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const app = createApp({ db: database.db, logger, ...config.http, ...(redis && { redis }) });
   const sweeper = config.sweeper.intervalMs > 0 ? startSweeper(database.db, config.sweeper, logger) : undefined;
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port }, `listening on http://localhost:${config.port}`);
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(() => {
       Promise.resolve(sweeper?.stop())
+        .then(() => redis?.quit())
         .then(() => database.close())
         .then(() => process.exit(0))
         .catch((error: unknown) => {

@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { createPullEventsClient } from '../src/client';
+import { connectRedis } from '../src/http/redis';
 import { contract } from './support/contract';
 import { buildApiKey, buildEndpointWithToken, buildProject } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
@@ -46,4 +48,40 @@ it('gives each ingest URL its own budget', async () => {
   expect(statuses).toEqual([202, 202, 429]);
   expect((await send(second!)).response.status).toBe(202);
   expect(await server.db.pullEvent.count({ where: { pullEndpointId: first!.id } })).toBe(2);
+});
+
+describe('across replicas', () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const logger = pino({ level: 'silent' });
+
+  it('shares one budget per key between replicas through Redis', async () => {
+    const redis = [connectRedis(redisUrl, logger), connectRedis(redisUrl, logger)];
+    await Promise.all(redis.map((client) => new Promise((resolve) => client.once('ready', resolve))));
+    const replicas = await Promise.all(redis.map((client) => startTestServer({ apiRateLimitPerMinute: 4, redis: client })));
+    try {
+      const project = await buildProject(replicas[0]!.db);
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        statuses.push((await replicas[i % 2]!.client(project.apiKey).GET('/v1/pull-endpoints', {})).response.status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+      await Promise.all(redis.map((client) => client.quit()));
+    }
+  });
+
+  it('falls back to a per-process budget when Redis cannot be reached', async () => {
+    const unreachable = connectRedis('redis://127.0.0.1:9', logger);
+    const replica = await startTestServer({ apiRateLimitPerMinute: 2, redis: unreachable });
+    try {
+      const project = await buildProject(replica.db);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await replica.client(project.apiKey).GET('/v1/pull-endpoints', {})).response.status);
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await replica.close();
+      unreachable.disconnect();
+    }
+  });
 });

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from './errors';
 
 export interface RateLimiter {
@@ -8,10 +9,18 @@ export interface RateLimiter {
 
 export const unlimited: RateLimiter = { consume: async () => undefined };
 
-/** A budget of `perMinute` requests per key and minute; 0 means no limit. */
-export function createRateLimiter(perMinute: number, keyPrefix: string): RateLimiter {
+/**
+ * A budget of `perMinute` requests per key and minute; 0 means no limit. With a Redis client the
+ * budget is shared by every replica using that Redis; while Redis does not answer, each process
+ * falls back to its own in-memory budget rather than failing requests.
+ */
+export function createRateLimiter(perMinute: number, keyPrefix: string, redis?: Redis): RateLimiter {
   if (perMinute <= 0) return unlimited;
-  const limiter: RateLimiterAbstract = new RateLimiterMemory({ points: perMinute, duration: 60, keyPrefix });
+  const options = { points: perMinute, duration: 60, keyPrefix: `pull-events:${keyPrefix}` };
+  const memory = new RateLimiterMemory(options);
+  const limiter: RateLimiterAbstract = redis
+    ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+    : memory;
   return {
     async consume(key) {
       try {

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import type { HttpSettings } from '../../src/config';
@@ -21,7 +22,7 @@ export function testDatabaseUrl(): string {
 }
 
 /** The real app, with response validation on, listening on a free port over the test database. */
-export async function startTestServer(options: { db?: Database } & Partial<HttpSettings> = {}): Promise<TestServer> {
+export async function startTestServer(options: { db?: Database; redis?: Redis } & Partial<HttpSettings> = {}): Promise<TestServer> {
   const db = options.db ?? createPrismaClient(testDatabaseUrl());
   const app = createApp({
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
