@@ -3,6 +3,9 @@ import { PrismaClient } from './generated/client';
 
 export type Database = PrismaClient;
 
+const CONNECT_TIMEOUT_MS = 5000;
+const STATEMENT_TIMEOUT_MS = 15_000;
+
 export interface DatabaseOptions {
   poolSize?: number;
   /** Called with every SQL statement sent (tests count round trips with it). */
@@ -11,7 +14,15 @@ export interface DatabaseOptions {
 
 /** The one place a Prisma client is made: Prisma 7's query compiler over node-postgres. */
 export function createPrismaClient(connectionString: string, { poolSize = 10, onQuery }: DatabaseOptions = {}): Database {
-  const adapter = new PrismaPg({ connectionString, max: poolSize });
+  const adapter = new PrismaPg({
+    connectionString,
+    max: poolSize,
+    // Bounded waits: while the database is unreachable or stuck, requests fail in seconds
+    // (500 INTERNAL_ERROR) instead of hanging; the pool reconnects once it is back.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS + 1000,
+  });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (event) => onQuery(event.query));

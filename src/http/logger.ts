@@ -8,7 +8,14 @@ export function createLogger(level: string): Logger {
     base: { service: 'pull-events-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.apiKey', '*.key'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-ingest-token"]',
+        'req.headers["x-api-key"]',
+        'req.headers["proxy-authorization"]',
+        'res.headers["set-cookie"]',
+      ],
       censor: '[redacted]',
     },
   });

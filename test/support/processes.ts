@@ -39,3 +39,44 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+export interface ServiceProcess {
+  baseUrl: string;
+  child: ChildProcess & { output: () => string };
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+let nextPort = 41000 + Math.floor(Math.random() * 8000);
+
+/** `npm start`'s entry point in its own process, on `databaseUrl`, ready when /readyz answers 200. */
+export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+  const port = nextPort++;
+  const child = startTs('src/server.ts', {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    SWEEP_INTERVAL_MS: '0',
+    API_RATE_LIMIT_PER_MINUTE: '0',
+    INGEST_RATE_LIMIT_PER_MINUTE: '0',
+    VALIDATE_RESPONSES: '1',
+    ...env,
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await Promise.race([
+    waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, 60_000, `the service on port ${port}`),
+    exited.then((code) => {
+      throw new Error(`service exited with ${code} before it was ready:\n${child.output()}`);
+    }),
+  ]);
+  return {
+    baseUrl,
+    child,
+    stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
