@@ -80,3 +80,31 @@ export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv =
     },
   };
 }
+
+export interface ClusterProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** An embedded PostgreSQL cluster under `dir`, owned by a child process (see embedded-cluster.ts). */
+export async function startClusterProcess(dir: string, port: number): Promise<ClusterProcess> {
+  const child = spawn(process.execPath, [TSX, path.join(ROOT, 'test/support/embedded-cluster.ts'), dir, String(port)], { cwd: ROOT });
+  let output = '';
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /ready (\S+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    void exited.then((code) => reject(new Error(`cluster process exited with ${code}: ${output}`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.stdin.end('stop\n');
+      await exited;
+    },
+  };
+}
