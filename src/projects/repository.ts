@@ -38,12 +38,12 @@ export async function revokeApiKey(db: Database, prefix: string): Promise<string
   return revoked[0]?.id;
 }
 
+/** The live key with this hash. On every request's path, so one plain indexed statement. */
 export async function findLiveApiKey(db: Database, keyHash: string): Promise<AuthenticatedKey | undefined> {
-  const row = await db.apiKey.findFirst({
-    where: { keyHash, revokedAt: null },
-    select: { id: true, projectId: true },
-  });
-  return row ? { apiKeyId: row.id, projectId: row.projectId } : undefined;
+  const [row] = await db.$queryRaw<{ id: string; project_id: string }[]>`
+    SELECT id::text AS id, project_id::text AS project_id FROM api_keys
+    WHERE key_hash = ${keyHash} AND revoked_at IS NULL`;
+  return row ? { apiKeyId: row.id, projectId: row.project_id } : undefined;
 }
 
 export async function countProjects(db: Database): Promise<number> {
