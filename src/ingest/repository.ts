@@ -24,7 +24,8 @@ export async function lockEndpointForInsert(tx: Transaction, endpointId: string)
     FOR NO KEY UPDATE`;
   if (!endpoint) return undefined;
   const [last] = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id::text AS id FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid ORDER BY id DESC LIMIT 1`;
+    SELECT id::text AS id FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid
+    ORDER BY pull_events.id DESC LIMIT 1`;
   return { paused: endpoint.paused, lastId: last?.id };
 }
 

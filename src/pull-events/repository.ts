@@ -21,8 +21,11 @@ export interface BatchDeleteOutcome {
  *
  * `locked` takes the row locks in id order (concurrent batches on overlapping ids queue instead
  * of deadlocking) and, under READ COMMITTED, re-reads each row it waited for: it sees the
- * deleted_at that a racing request committed. The outer SELECT reads only `locked` and the
- * UPDATE's RETURNING, never the table, whose snapshot predates such a commit. Should PostgreSQL
+ * deleted_at that a racing request committed. The UPDATE takes its ids as an array, which keeps
+ * it on the primary key whatever the planner's statistics say of the endpoint (a join with
+ * `locked` was planned as a scan of the whole endpoint until ANALYZE had seen it). The outer
+ * SELECT reads only `locked` and the UPDATE's RETURNING, never the table, whose snapshot
+ * predates such a commit. Should PostgreSQL
  * still pick the statement as a deadlock victim (a lock taken by another kind of writer), it is
  * retried: it rolled back whole.
  */
@@ -33,14 +36,14 @@ export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: 
       WHERE id = ${endpointId}::uuid AND project_id = ${projectId}::uuid AND deleted_at IS NULL
     ), locked AS (
       SELECT e.id, e.deleted_at FROM pull_events e
-      WHERE e.pull_endpoint_id = (SELECT id FROM endpoint) AND e.id = ANY(${ids}::uuid[])
+      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(${ids}::uuid[]) AND EXISTS (SELECT 1 FROM endpoint)
       ORDER BY e.id
       FOR UPDATE
     ), deleted AS (
       UPDATE pull_events e
       SET deleted_at = now(), deleted_by_api_key_id = ${apiKeyId}::uuid
-      FROM locked
-      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = locked.id AND locked.deleted_at IS NULL
+      WHERE e.pull_endpoint_id = ${endpointId}::uuid
+        AND e.id = ANY(ARRAY(SELECT id FROM locked WHERE deleted_at IS NULL))
       RETURNING e.id, e.deleted_at
     )
     SELECT found.endpoint_found, r.id, r.deleted_at, r.deleted_now
@@ -117,7 +120,7 @@ export async function listEvents(db: Database, endpointId: string, filter: Event
     SELECT ${SUMMARY_COLUMNS} FROM pull_events
     WHERE pull_endpoint_id = ${endpointId}::uuid ${filterSql(filter)}
       ${afterId ? Prisma.sql`AND id > ${afterId}::uuid` : Prisma.empty}
-    ORDER BY id
+    ORDER BY pull_events.id
     LIMIT ${take}`;
 }
 
@@ -160,8 +163,7 @@ export async function acknowledge(db: Database, endpointId: string, ids: string[
       FOR UPDATE
     )
     UPDATE pull_events e SET status = 'delivered'
-    FROM locked
-    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = locked.id
+    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
       AND e.status <> 'delivered' AND e.deleted_at IS NULL`;
   return retryTransient(() => db.$executeRaw(sql));
 }
@@ -183,8 +185,8 @@ export async function deleteMatching(
       FOR UPDATE
     )
     UPDATE pull_events e SET deleted_at = now(), deleted_by_api_key_id = ${apiKeyId}::uuid
-    FROM locked
-    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = locked.id AND e.deleted_at IS NULL
+    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
+      AND e.deleted_at IS NULL
     RETURNING e.id::text AS id`;
   const rows = await retryTransient(() => db.$queryRaw<{ id: string }[]>(sql));
   return rows.map((row) => row.id).sort();
