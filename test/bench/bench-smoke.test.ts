@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+// `npm run bench -- --quick` end to end: it runs every section and writes a complete results file.
+// The figures themselves are not judged here (the machine running the tests is busy).
+
+const ROOT = path.resolve(__dirname, '../..');
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pull-events-bench-smoke-'));
+// The bench makes its own database on the tests' server (not inside the tests' database).
+const serverUrl = process.env.TEST_ADMIN_DATABASE_URL ?? process.env.DATABASE_URL;
+
+afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+function runQuickBench(): Promise<{ code: number | null; pid: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', outDir], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: serverUrl },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, pid: child.pid!, output }));
+  });
+}
+
+interface MeasurementLike {
+  concurrency: number;
+  idsPerRequest: number;
+  requests: number;
+  durationSec: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+function expectPositive(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`${what} should be a finite positive number, got ${JSON.stringify(value)}`);
+  }
+}
+
+function expectMeasurement(run: MeasurementLike, what: string): void {
+  for (const key of ['concurrency', 'idsPerRequest', 'requests', 'durationSec', 'rps', 'p50Ms', 'p99Ms', 'meanMs'] as const) {
+    expectPositive(run[key], `${what}.${key}`);
+  }
+  expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+}
+
+it('runs every section in quick mode and writes results.json and results.svg', async () => {
+  const { code, pid, output } = await runQuickBench();
+  if (code !== 0) throw new Error(`the bench exited with ${code}:\n${output}`);
+
+  const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+  expect(results.quick).toBe(true);
+  expect(results.settings.concurrencies).toEqual([1, 8]);
+  expectPositive(results.machine.cores, 'machine.cores');
+  expectPositive(results.machine.memoryGb, 'machine.memoryGb');
+  expect(results.machine.node).toBe(process.version);
+  expect(results.machine.postgres).toMatch(/^PostgreSQL \d+/);
+
+  const perConcurrency: [string, MeasurementLike[]][] = [
+    ['service.runs', results.service.runs],
+    ['databaseFloor.runs', results.databaseFloor.runs],
+    ['httpFloor.floor', results.httpFloor.floor],
+    ['httpFloor.serviceAlreadyDeleted', results.httpFloor.serviceAlreadyDeleted],
+  ];
+  for (const [what, runs] of perConcurrency) {
+    expect(runs.map((run) => run.concurrency)).toEqual([1, 8]);
+    runs.forEach((run, i) => expectMeasurement(run, `${what}[${i}]`));
+  }
+  expectMeasurement(results.validation.on, 'validation.on');
+  expectMeasurement(results.validation.off, 'validation.off');
+  expectMeasurement(results.scaling.oneId, 'scaling.oneId');
+  expect(results.scaling.oneId.idsPerRequest).toBe(1);
+  expectMeasurement(results.scaling.hundredIds, 'scaling.hundredIds');
+  expectMeasurement(results.scaling.smallTable.run, 'scaling.smallTable.run');
+  expectMeasurement(results.scaling.bigTable.run, 'scaling.bigTable.run');
+  expect(results.scaling.smallTable.rows).toBe(10_000);
+  expect(results.scaling.bigTable.rows).toBeGreaterThan(results.scaling.smallTable.rows);
+
+  for (const [what, value] of Object.entries({
+    'databaseFloor.ratio': results.databaseFloor.ratio,
+    'httpFloor.ratio': results.httpFloor.ratio,
+    'httpFloor.responseBytes': results.httpFloor.responseBytes,
+    'validation.ratioOffOn': results.validation.ratioOffOn,
+    'scaling.costRatio': results.scaling.costRatio,
+    'scaling.p50Ratio': results.scaling.p50Ratio,
+    'memory.peakRssMb': results.memory.peakRssMb,
+  })) {
+    expectPositive(value, what);
+  }
+  // A share of throughput: noise can make it negative on short runs, but it is a number.
+  expect(Number.isFinite(results.validation.costPercent)).toBe(true);
+
+  expect(results.targets).toHaveLength(6);
+  for (const target of results.targets) {
+    expect(['PASS', 'MISS', 'N/A', 'INFO']).toContain(target.verdict);
+    expect(Number.isFinite(target.measured)).toBe(true);
+  }
+
+  const svg = fs.readFileSync(path.join(outDir, 'results.svg'), 'utf8');
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  expect(svg).not.toContain('NaN');
+
+  // The bench dropped its database.
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`pull_events_bench_${pid}`]);
+    expect(rowCount).toBe(0);
+  } finally {
+    await client.end();
+  }
+}, 240_000);
