@@ -171,9 +171,14 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript entry point as `node --import tsx <entry>` and waits until `readyPath` answers 2xx. */
+/**
+ * Runs an entry point (compiled JavaScript as is, TypeScript as `node --import tsx <entry>`) and
+ * waits until `readyPath` answers 2xx.
+ */
 async function startChild(name: string, entry: string, port: number, env: NodeJS.ProcessEnv, readyPath: string): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+  // Compiled JavaScript runs with the flags of `npm start`.
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', path.join(ROOT, entry)] : [...START_FLAGS, path.join(ROOT, entry)];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env,
     // A pipe on stdin: a child that watches it (the HTTP floor) exits when the bench goes away.
@@ -212,7 +217,12 @@ async function startChild(name: string, entry: string, port: number, env: NodeJS
   return { name, baseUrl, pid: findEntryPid(child.pid!, entry), output: () => output, stop };
 }
 
-/** The real service (`src/server.ts`) on the bench database, as `npm start` would run it. */
+/** The node flags of package.json's start script (everything between `node` and the entry). */
+const START_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+  .start!.split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+
+/** The real service, compiled (`npm run build`), on the bench database, as `npm start` runs it. */
 export async function startService(name: string, databaseUrl: string, poolSize: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -226,7 +236,7 @@ export async function startService(name: string, databaseUrl: string, poolSize: 
     DATABASE_POOL_SIZE: String(poolSize),
     ...extraEnv,
   });
-  return startChild(name, 'src/server.ts', port, env, '/readyz');
+  return startChild(name, 'build/src/server.js', port, env, '/readyz');
 }
 
 /** A bare node:http server answering every request with `body` (see bench/http-floor.ts). */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import * as OpenApiValidator from 'express-openapi-validator';
@@ -7,6 +6,7 @@ import { apiKeyAuth } from './auth/security';
 import type { HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
+import { API_SPEC_PATH } from './paths';
 import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
@@ -17,7 +17,7 @@ import { ingestTokenAuth } from './ingest/security';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
 
-export const API_SPEC_PATH = path.resolve(__dirname, '../openapi.yaml');
+export { API_SPEC_PATH };
 
 // ajv-formats' uuid also accepts a `urn:uuid:` prefix, which PostgreSQL's uuid type does not.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

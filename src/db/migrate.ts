@@ -2,8 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { MIGRATIONS_DIR } from '../paths';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+export { MIGRATIONS_DIR };
 
 // Any constant shared by every replica: pg_advisory_lock serialises concurrent migrators on it.
 const MIGRATION_LOCK_KEY = 727_146_338;

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from './logger';
 
 /**
@@ -6,7 +6,10 @@ import type { Logger } from './logger';
  * check fails at once and the limiter falls back to memory, instead of requests waiting on it.
  */
 export function connectRedis(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  // Loaded only when REDIS_URL is set: ioredis costs a single-process service ~10 MB of memory.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deliberate lazy load
+  const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
+  const redis = new RedisClient(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   let healthy = true;
   redis.on('error', (error: Error) => {
     if (healthy) logger.warn({ err: error }, 'redis unavailable; rate limits fall back to per-process memory');
