@@ -1,23 +1,50 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseContentType } from 'content-type';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import getRawBody from 'raw-body';
+import { AppError } from './errors';
 
 type BodyError = NonNullable<Express.Request['bodyError']>;
+
+/** Deeper than any real webhook; deeper still would exhaust the stack of code walking the body. */
+export const MAX_JSON_DEPTH = 200;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function bodyError(message: string, type: string, status: number): BodyError {
   return Object.assign(new Error(message), { type, status });
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
 /**
- * Reads JSON bodies (objects and arrays, UTF-8, at most `limitBytes`) into `req.body`. Failures
- * (malformed JSON, too large, other charset or encoding) are held on the request instead of
- * answered at once, so that authentication answers first: an unauthenticated caller learns
- * nothing about its body. `rejectHeldBodyError` raises them afterwards.
+ * What PostgreSQL or our own code cannot take even in valid JSON: nesting deeper than
+ * MAX_JSON_DEPTH, and NUL characters, which neither text nor jsonb columns store. Walks the value
+ * without recursion, so the check itself cannot exhaust the stack.
+ */
+export function unstorableJson(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return 'strings must not contain NUL (\\u0000) characters';
+    } else if (item !== null && typeof item === 'object') {
+      if (depth > MAX_JSON_DEPTH) return `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes('\u0000')) return 'keys must not contain NUL (\\u0000) characters';
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads JSON bodies (objects and arrays, strict UTF-8, at most `limitBytes`) into `req.body`.
+ * Failures (malformed JSON or UTF-8, too large, other charset or encoding, unstorable content)
+ * are held on the request instead of answered at once, so that authentication answers first: an
+ * unauthenticated caller learns nothing about its body. `rejectHeldBodyError` raises them after.
  *
  * raw-body refuses a body whose Content-Length is over the limit without reading it, and stops
  * reading a chunked one at the limit; the connection is then closed after the response instead of
@@ -25,7 +52,7 @@ function hasBody(req: IncomingMessage): boolean {
  */
 export function jsonBody(limitBytes: number): RequestHandler {
   return (req, res, next) => {
-    if (!hasBody(req)) return next();
+    if (!hasBody(req.headers)) return next();
     let charset: string;
     try {
       const contentType = parseContentType(req.headers['content-type'] ?? '');
@@ -45,16 +72,28 @@ export function jsonBody(limitBytes: number): RequestHandler {
       res.setHeader('Connection', 'close');
       return next();
     }
-    getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] ?? null, encoding: 'utf-8' }, (error, text) => {
+    getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] ?? null }, (error, raw) => {
       if (error) {
         req.bodyError = error as BodyError;
         res.setHeader('Connection', 'close');
         return next();
       }
+      let text: string;
+      try {
+        text = utf8.decode(raw);
+      } catch {
+        req.bodyError = bodyError('request body is not valid UTF-8', 'entity.parse.failed', 400);
+        return next();
+      }
       try {
         const value: unknown = JSON.parse(text);
         if (typeof value !== 'object' || value === null) throw new SyntaxError('the body must be a JSON object or array');
-        req.body = value;
+        const unstorable = unstorableJson(value);
+        if (unstorable) {
+          req.bodyError = Object.assign(AppError.invalidRequest(`request body cannot be stored: ${unstorable}`), { type: 'app' });
+        } else {
+          req.body = value;
+        }
       } catch (parseError) {
         req.bodyError = bodyError((parseError as Error).message, 'entity.parse.failed', 400);
       }
@@ -63,6 +102,24 @@ export function jsonBody(limitBytes: number): RequestHandler {
   };
 }
 
+/** Whether the operation the contract matched declares a required request body. */
+function bodyRequired(req: Request): boolean {
+  // express-openapi-validator attaches the matched operation; it does not type it.
+  const openapi = (req as unknown as { openapi?: { schema?: { requestBody?: { required?: boolean } } } }).openapi;
+  return openapi?.schema?.requestBody?.required === true;
+}
+
+/**
+ * Raises a held body error once authentication and validation ran, and what the validator lets
+ * through: an empty body where the operation requires one, NUL characters in query parameters.
+ */
 export const rejectHeldBodyError: RequestHandler = (req, _res, next) => {
-  next(req.bodyError);
+  if (req.bodyError) return next(req.bodyError);
+  if (req.body === undefined && bodyRequired(req)) {
+    return next(AppError.invalidRequest('request body is required: send a JSON object'));
+  }
+  if (Object.values(req.query).some((value) => typeof value === 'string' && value.includes('\u0000'))) {
+    return next(AppError.invalidRequest('query parameters must not contain NUL characters'));
+  }
+  next();
 };

@@ -41,9 +41,16 @@ function toEvent(row: EventRow): PullEvent {
 }
 
 /** Time bounds as id bounds (ids start with the receive time); `since` after `before` is a 400. */
+function millisOf(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = ceilMillis(value);
+  if (ms === undefined) throw AppError.invalidRequest(`${name} must be an RFC 3339 date-time, e.g. 2026-04-05T14:23:11.123Z`);
+  return ms;
+}
+
 function timeRange(since: string | undefined, before: string | undefined, names: [string, string]) {
-  const from = since === undefined ? undefined : ceilMillis(since);
-  const to = before === undefined ? undefined : ceilMillis(before);
+  const from = millisOf(since, names[0]);
+  const to = millisOf(before, names[1]);
   if (from !== undefined && to !== undefined && from > to) {
     throw AppError.invalidRequest(`${names[0]} must not be later than ${names[1]}`);
   }

@@ -12,16 +12,34 @@ function format(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The smallest UUIDv7 of millisecond `ms`: every event received at or after `ms` has an id >= it. */
+const MAX_MS = 2 ** 48 - 1;
+
+/**
+ * The smallest UUIDv7 of millisecond `ms`: every event received at or after `ms` has an id >= it.
+ * Times outside UUIDv7's range (before 1970, after year 10889) are clamped to its ends.
+ */
 export function lowestEventIdAt(ms: number): string {
-  return format(`${ms.toString(16).padStart(12, '0')}7000${'8'}${'0'.repeat(15)}`);
+  const clamped = Math.min(Math.max(Math.floor(ms), 0), MAX_MS);
+  return format(`${clamped.toString(16).padStart(12, '0')}7000${'8'}${'0'.repeat(15)}`);
 }
 
-/** Milliseconds since the epoch of an RFC 3339 time, rounded up when it has sub-millisecond digits. */
-export function ceilMillis(rfc3339: string): number {
-  const ms = Date.parse(rfc3339);
-  const fraction = /\.(\d+)/.exec(rfc3339)?.[1] ?? '';
-  return /[1-9]/.test(fraction.slice(3)) ? ms + 1 : ms;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 time (as the contract's date-time format accepts
+ * it, leap seconds and `+hh` offsets included), rounded up when it has sub-millisecond digits;
+ * undefined when it is not one.
+ */
+export function ceilMillis(rfc3339: string): number | undefined {
+  const match = RFC3339.exec(rfc3339);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second, fraction = '', zulu, sign, offsetHours, offsetMinutes = '0'] = match;
+  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  // A leap second (:60) counts as the first millisecond after :59.999, which Date.UTC gives.
+  let time = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), ms);
+  if (!zulu) time -= (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  if (/[1-9]/.test(fraction.slice(3))) time += 1;
+  return Number.isFinite(time) ? time : undefined;
 }
 
 const RAND_B_BITS = 62n;
