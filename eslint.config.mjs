@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'generated/', 'src/db/generated/', 'coverage/', '.data/'] },
+  { ignores: ['node_modules/', 'generated/', 'src/db/generated/', 'build/', 'coverage/', '.data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

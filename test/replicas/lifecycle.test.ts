@@ -4,7 +4,7 @@ import { createPrismaClient, type Database } from '../../src/db/prisma';
 import { contract } from '../support/contract';
 import { buildEndpointWithToken, buildEvents, buildProject, type TestProject } from '../support/factories';
 import { withUpdateTrigger } from '../support/faults';
-import { startService, type ServiceProcess } from '../support/processes';
+import { startService } from '../support/processes';
 import { testDatabaseUrl } from '../support/server';
 
 let db: Database;
