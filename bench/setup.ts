@@ -9,27 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded';
+import { adminQuery, withDatabase } from '../src/db/admin';
 import { migrate } from '../src/db/migrate';
 
 export const ROOT = path.resolve(__dirname, '..');
 
 export type Log = (message: string) => void;
-
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();

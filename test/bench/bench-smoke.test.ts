@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { Measurement } from '../../bench/load';
+import type { BenchResults } from '../../bench/report';
 
 // `npm run bench -- --quick` end to end: it runs every section and writes a complete results file.
 // The figures themselves are not judged here (the machine running the tests is busy).
@@ -28,16 +30,6 @@ function runQuickBench(): Promise<{ code: number | null; pid: number; output: st
   });
 }
 
-interface MeasurementLike {
-  concurrency: number;
-  idsPerRequest: number;
-  requests: number;
-  durationSec: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-}
 
 function expectPositive(value: unknown, what: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -45,7 +37,7 @@ function expectPositive(value: unknown, what: string): void {
   }
 }
 
-function expectMeasurement(run: MeasurementLike, what: string): void {
+function expectMeasurement(run: Measurement, what: string): void {
   for (const key of ['concurrency', 'idsPerRequest', 'requests', 'durationSec', 'rps', 'p50Ms', 'p99Ms', 'meanMs'] as const) {
     expectPositive(run[key], `${what}.${key}`);
   }
@@ -56,7 +48,7 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   const { code, pid, output } = await runQuickBench();
   if (code !== 0) throw new Error(`the bench exited with ${code}:\n${output}`);
 
-  const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8'));
+  const results = JSON.parse(fs.readFileSync(path.join(outDir, 'results.json'), 'utf8')) as BenchResults;
   expect(results.quick).toBe(true);
   expect(results.settings.concurrencies).toEqual([1, 8]);
   expectPositive(results.machine.cores, 'machine.cores');
@@ -64,7 +56,7 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   expect(results.machine.node).toBe(process.version);
   expect(results.machine.postgres).toMatch(/^PostgreSQL \d+/);
 
-  const perConcurrency: [string, MeasurementLike[]][] = [
+  const perConcurrency: [string, Measurement[]][] = [
     ['service.runs', results.service.runs],
     ['databaseFloor.runs', results.databaseFloor.runs],
     ['httpFloor.floor', results.httpFloor.floor],
