@@ -14,8 +14,6 @@ export type PathParams<K extends OperationId> = operations[K]['parameters']['pat
   : never;
 export type QueryParams<K extends OperationId> = NonNullable<operations[K]['parameters']['query']>;
 export type SuccessBody<K extends OperationId> = JsonContent<Responses<K>[SuccessStatus<K>]>;
-/** The `data` of an operation's success body. */
-export type SuccessData<K extends OperationId> = SuccessBody<K> extends { data: infer D } ? D : never;
 
 export type OperationRequest<K extends OperationId> = Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>;
 export type OperationResponse<K extends OperationId> = Response<SuccessBody<K>>;
