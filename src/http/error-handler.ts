@@ -102,9 +102,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const cause = req.authFailure instanceof AppError ? req.authFailure : undefined;
     // A body that could not be parsed also fails schema validation; the parse error is the cause.
     let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error, req.path);
-    if (!appError && (status === 404 || status === 405)) {
-      appError = new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
-    }
+    if (!appError && (status === 404 || status === 405)) appError = noRoute(req);
     if (!appError) {
       (req.log ?? logger).error({ err: error, cause: req.authFailure, requestId: req.id }, 'request failed');
       appError = new AppError(500, 'INTERNAL_ERROR', 'An internal error occurred');
@@ -114,9 +112,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-export const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({
-    error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}` },
-    meta: meta(req),
-  });
-};
+function noRoute(req: { method: string; path: string }): AppError {
+  return new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+}
+
+/** After every route: what nothing answered is a 404 through the one error mapper. */
+export const notFound: RequestHandler = (req, _res, next) => next(noRoute(req));
