@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
-const TSX = require.resolve('tsx/cli');
+// Node loads tsx as a module hook in the process itself. The tsx CLI would add a parent process
+// that relays signals, and an exit code of its own (143) when SIGTERM reaches it before the child
+// has told it that it handles the signal: seen as a flaky exit code under load.
+const TSX = ['--import', 'tsx'];
 
 export interface RunResult {
   code: number | null;
@@ -13,7 +16,7 @@ export interface RunResult {
 /** Runs a TypeScript entry point of the project through tsx, as `npm run cli` and `npm start` do. */
 export function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, path.join(ROOT, entry), ...args], { cwd: ROOT, env });
+    const child = spawn(process.execPath, [...TSX, path.join(ROOT, entry), ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -24,7 +27,7 @@ export function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv): Pr
 }
 
 export function startTs(entry: string, env: NodeJS.ProcessEnv): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [TSX, path.join(ROOT, entry)], { cwd: ROOT, env });
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, entry)], { cwd: ROOT, env });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -88,7 +91,7 @@ export interface ClusterProcess {
 
 /** An embedded PostgreSQL cluster under `dir`, owned by a child process (see embedded-cluster.ts). */
 export async function startClusterProcess(dir: string, port: number): Promise<ClusterProcess> {
-  const child = spawn(process.execPath, [TSX, path.join(ROOT, 'test/support/embedded-cluster.ts'), dir, String(port)], { cwd: ROOT });
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'test/support/embedded-cluster.ts'), dir, String(port)], { cwd: ROOT });
   let output = '';
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
