@@ -19,6 +19,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { hashApiKey } from '../src/auth/api-keys';
 import { createPrismaClient } from '../src/db/prisma';
 import { createProject } from '../src/projects/repository';
+import { noSecretBox } from '../src/auth/encryption';
 import { createEndpoint } from '../src/pull-endpoints/endpoints';
 import { seedEvents } from '../src/pull-events/seed';
 import { dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
 
   const { project, apiKey } = await createProject(prisma, 'benchmark');
   const keyHash = hashApiKey(apiKey.key);
-  const newEndpoint = async (name: string) => (await createEndpoint(prisma, project.id, { name })).row.id;
+  const newEndpoint = async (name: string) => (await createEndpoint({ db: prisma, box: noSecretBox }, project.id, { name })).row.id;
   const smallEndpoint = await newEndpoint('bench small table');
   const headers = { authorization: `Bearer ${apiKey.key}`, 'content-type': 'application/json' };
   const pathOf = (endpointId: string) => `/v1/pull-endpoints/${endpointId}/events/delete-batch`;

@@ -2,6 +2,7 @@
  * What a benchmark run stands on: its own database (on DATABASE_URL's server, or on an embedded
  * PostgreSQL), the service and the bare HTTP server as child processes, and the machine's facts.
  */
+import { generateEncryptionKey } from '../src/auth/encryption';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -219,6 +220,7 @@ export async function startService(name: string, databaseUrl: string, poolSize: 
     API_RATE_LIMIT_PER_MINUTE: '0',
     SWEEP_INTERVAL_MS: '0',
     DATABASE_POOL_SIZE: String(poolSize),
+    SECRET_ENCRYPTION_KEY: process.env.SECRET_ENCRYPTION_KEY ?? generateEncryptionKey(),
     ...extraEnv,
   });
   return startChild(name, 'build/src/server.js', port, env, '/readyz');

@@ -19,9 +19,12 @@ export interface paths {
         put?: never;
         /**
          * Create a pull endpoint
-         * @description Creates an endpoint and returns it with its `ingest_url` and its `secret_token`. The token
-         *     is shown only in this response (only a hash of it is stored): give it to the third party,
-         *     which sends it as `Authorization: Bearer <token>` or `X-Ingest-Token: <token>`.
+         * @description Creates an endpoint and returns it with its `ingest_url` and its `secret_token`, both shown
+         *     only in this response (only a hash of the token is stored). The token is the last segment
+         *     of the ingest URL: give the third party the URL, nothing else is needed. Verification
+         *     options (static token, HMAC signature, IP allowlist), idempotency headers and the answer's
+         *     status code are set here or later with PATCH; `hmac_secret` and `token_value` are
+         *     write-only.
          */
         post: operations["createPullEndpoint"];
         delete?: never;
@@ -118,7 +121,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/ingest/{id}": {
+    "/v1/pull-endpoints/{id}/rotate-token": {
         parameters: {
             query?: never;
             header?: never;
@@ -134,12 +137,89 @@ export interface paths {
         get?: never;
         put?: never;
         /**
+         * Rotate an endpoint's ingest token
+         * @description Issues a new secret token and answers it, with the new `ingest_url`, only this once. The
+         *     previous token keeps working for `expire_previous_after_seconds` (default 0: it stops at
+         *     once), so providers can be moved to the new URL without losing webhooks. A token older
+         *     than the previous one stops at once.
+         */
+        post: operations["rotatePullEndpointToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/rejections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List refused webhooks
+         * @description Webhooks the endpoint's ingest URL refused, newest first: why (`reason`), when, from which
+         *     address, and the headers without credentials; never the body. When a provider reports a
+         *     delivery and no event shows up, look here. The newest `REJECTIONS_KEPT_PER_ENDPOINT`
+         *     (1000) of each endpoint are kept. A webhook sent to an unknown token cannot be tied to an
+         *     endpoint and is not recorded.
+         */
+        get: operations["listPullEndpointRejections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pull/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint's secret token, as handed out in its `ingest_url`. A trailing slash after it
+                 *     is accepted.
+                 * @example pes_Jq3vR8sXkL2mN9pB4tW7yZ1cF6hD0gA5eU
+                 */
+                token: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
          * Receive a webhook
-         * @description The endpoint's ingest URL. Stores the JSON body and the request headers (without
-         *     credentials) as a new `stored` event. The event type is read from the header or JSON path
-         *     the endpoint's `event_type_source` names (`unknown` when absent). Authenticated by the
-         *     endpoint's secret token, not by an API key; a wrong token and an unknown or deleted
-         *     endpoint both answer 401.
+         * @description The endpoint's ingest URL: `<PUBLIC_INGEST_BASE_URL>/pull/<secret_token>`. The URL alone
+         *     authenticates the sender, so any provider that lets you configure only a URL can deliver.
+         *     Any query string is accepted and kept with the event (a static token sent as a query
+         *     parameter is removed from it first).
+         *
+         *     The body is stored byte for byte, with its `Content-Type`, whatever it is (JSON, form,
+         *     XML, text, binary), up to the ingest limit (1 MiB by default; a body of exactly the limit
+         *     is accepted). Headers are stored without credentials. The event type is read from the
+         *     body or a header as the endpoint's `event_type_source` says; when it cannot be read, the
+         *     event is stored with `event_type: null`.
+         *
+         *     The endpoint's optional checks run on the exact bytes received: a static token in a
+         *     header or query parameter, an HMAC signature (`hmac_scheme`), timestamp freshness, and an
+         *     IP allowlist. A refused webhook is recorded in the endpoint's rejections (never its body).
+         *     An unknown token, a deleted endpoint's token, a token past its rotation overlap, a wrong
+         *     static token and a bad or stale signature all answer the same 401, so the answer does not
+         *     tell which check failed; the rejection record does.
+         *
+         *     With `idempotency_header_names` set, a webhook whose values of those headers were seen
+         *     before is not stored again: the answer carries the original `event_id` and
+         *     `duplicate: true`. The success status is the endpoint's `ingest_response_code` (202 unless
+         *     configured); a 204 has no body.
          */
         post: operations["ingestPullEvent"];
         delete?: never;
@@ -209,6 +289,40 @@ export interface paths {
          *     `deleted_at` and `already_deleted: true`.
          */
         delete: operations["deletePullEvent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/{event_id}/payload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+                /**
+                 * @description Pull event identifier (UUIDv7, any letter case).
+                 * @example 01935abc-def0-7123-4567-890abcdef013
+                 */
+                event_id: components["parameters"]["PullEventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event's raw payload
+         * @description The webhook's body, byte for byte, with its original `Content-Type` (absent if the sender
+         *     sent none), so a consumer can check the sender's signature itself. Like get, it moves a
+         *     `stored` event to `fetched` unless `preview=true`. It is sent as an attachment, sandboxed:
+         *     a browser never runs it as a page of this service.
+         */
+        get: operations["getPullEventPayload"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -373,7 +487,7 @@ export interface components {
          * @description Machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "ENDPOINT_NOT_FOUND" | "NOT_FOUND" | "MESSAGE_DELETED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "ENDPOINT_PAUSED" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "ENDPOINT_NOT_FOUND" | "NOT_FOUND" | "MESSAGE_DELETED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "ENDPOINT_PAUSED" | "SERVICE_UNAVAILABLE";
         /** @description The error envelope every non-2xx response uses. */
         Error: {
             error: {
@@ -392,20 +506,37 @@ export interface components {
          * @example 01935abc-def0-7123-4567-890abcdef012
          */
         EventId: string;
-        /** @description Where ingest reads each webhook's event type from. */
-        EventTypeSource: {
-            /**
-             * @description A request header name.
-             * @example X-Event-Type
-             */
-            header: string;
-        } | {
-            /**
-             * @description A dot path into the JSON body, e.g. `$.type` or `$.data.object`.
-             * @example $.type
-             */
-            json_path: string;
-        };
+        /**
+         * @description Where ingest reads each webhook's event type from: `body` (a dot path into a JSON body),
+         *     `header` (a request header), or null (no extraction: events get `event_type: null`).
+         * @enum {string|null}
+         */
+        EventTypeSource: "body" | "header" | null;
+        /**
+         * @description With `event_type_source: body`, a dot path into the JSON body (`type`,
+         *     `data.object.type`; a leading `$.` is accepted); with `header`, the header's name.
+         * @example data.object.type
+         */
+        EventTypePath: string | null;
+        /**
+         * @description An HTTP header name.
+         * @example X-Webhook-Token
+         */
+        HeaderName: string;
+        /**
+         * @description How the signature is made and where it is sent:
+         *     - `standard_webhooks`: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`
+         *       over `id.timestamp.body`, keyed by the base64 after `whsec_` in `hmac_secret`; several
+         *       space-separated signatures are accepted (secret rotation).
+         *     - `stripe`: `Stripe-Signature: t=<unix>,v1=<hex>` over `t.body`.
+         *     - `github`: `X-Hub-Signature-256: sha256=<hex>` over the body.
+         *     - `shopify`: `X-Shopify-Hmac-Sha256: <base64>` over the body.
+         *     - `hex`, `base64`: HMAC-SHA256 of the body in `hmac_header_name`, optionally prefixed
+         *       `sha256=`.
+         *     All but `standard_webhooks` are keyed by the UTF-8 bytes of `hmac_secret`.
+         * @enum {string}
+         */
+        HmacScheme: "standard_webhooks" | "stripe" | "github" | "shopify" | "hex" | "base64";
         /** @description A name for people. */
         EndpointName: string;
         /** @description What the endpoint is for. */
@@ -419,13 +550,89 @@ export interface components {
             name: components["schemas"]["EndpointName"];
             description?: components["schemas"]["EndpointDescription"];
             retention_days?: components["schemas"]["RetentionDays"];
-            event_type_source?: components["schemas"]["EventTypeSource"];
+            /**
+             * @description `body`, `header`, or null for no extraction. On update `""` clears it too.
+             * @enum {string|null}
+             */
+            event_type_source?: "body" | "header" | "" | null;
+            event_type_path?: components["schemas"]["EventTypePath"];
+            /** @description Require `token_value` in `token_header_name` or `token_query_param`. */
+            verify_static_token?: boolean;
+            token_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description A query parameter name. */
+            token_query_param?: string | null;
+            /** @description The static token the sender must present. Write-only; only a hash is kept. */
+            token_value?: string;
+            /** @description Require an HMAC signature over the exact bytes received. */
+            verify_hmac?: boolean;
+            /** @description The signature format; null (the default) is `hex`. */
+            hmac_scheme?: components["schemas"]["HmacScheme"] | null;
+            /** @description The signature header; null takes the scheme's own (required for `hex` and `base64`). */
+            hmac_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description The signing secret. Write-only; stored encrypted (AES-256-GCM). */
+            hmac_secret?: string;
+            /**
+             * @description The header with the signed time (unix seconds); null takes the scheme's own. For `hex`
+             *     and `base64`, which do not sign a time, it checks freshness only.
+             */
+            timestamp_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description How old a signed time may be; null is 300 for schemes that sign a time. */
+            timestamp_ttl_seconds?: number | null;
+            /** @description Accept webhooks only from `allowed_cidrs`. */
+            verify_ip_allowlist?: boolean;
+            /** @description IPv4 and IPv6 addresses or CIDR ranges (`192.0.2.0/24`, `2001:db8::/32`). */
+            allowed_cidrs?: string[];
+            /** @description The status the ingest URL answers a stored webhook with (default 202). */
+            ingest_response_code?: number;
+            /**
+             * @description Headers whose values identify a delivery (`webhook-id`, `X-GitHub-Delivery`): a webhook
+             *     whose values were seen before is not stored twice.
+             */
+            idempotency_header_names?: components["schemas"]["HeaderName"][];
         };
         PullEndpointUpdate: {
             name?: components["schemas"]["EndpointName"];
             description?: components["schemas"]["EndpointDescription"];
             retention_days?: components["schemas"]["RetentionDays"];
-            event_type_source?: components["schemas"]["EventTypeSource"];
+            /**
+             * @description `body`, `header`, or null for no extraction. On update `""` clears it too.
+             * @enum {string|null}
+             */
+            event_type_source?: "body" | "header" | "" | null;
+            event_type_path?: components["schemas"]["EventTypePath"];
+            /** @description Require `token_value` in `token_header_name` or `token_query_param`. */
+            verify_static_token?: boolean;
+            token_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description A query parameter name. */
+            token_query_param?: string | null;
+            /** @description The static token the sender must present. Write-only; only a hash is kept. */
+            token_value?: string;
+            /** @description Require an HMAC signature over the exact bytes received. */
+            verify_hmac?: boolean;
+            /** @description The signature format; null (the default) is `hex`. */
+            hmac_scheme?: components["schemas"]["HmacScheme"] | null;
+            /** @description The signature header; null takes the scheme's own (required for `hex` and `base64`). */
+            hmac_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description The signing secret. Write-only; stored encrypted (AES-256-GCM). */
+            hmac_secret?: string;
+            /**
+             * @description The header with the signed time (unix seconds); null takes the scheme's own. For `hex`
+             *     and `base64`, which do not sign a time, it checks freshness only.
+             */
+            timestamp_header_name?: components["schemas"]["HeaderName"] | null;
+            /** @description How old a signed time may be; null is 300 for schemes that sign a time. */
+            timestamp_ttl_seconds?: number | null;
+            /** @description Accept webhooks only from `allowed_cidrs`. */
+            verify_ip_allowlist?: boolean;
+            /** @description IPv4 and IPv6 addresses or CIDR ranges (`192.0.2.0/24`, `2001:db8::/32`). */
+            allowed_cidrs?: string[];
+            /** @description The status the ingest URL answers a stored webhook with (default 202). */
+            ingest_response_code?: number;
+            /**
+             * @description Headers whose values identify a delivery (`webhook-id`, `X-GitHub-Delivery`): a webhook
+             *     whose values were seen before is not stored twice.
+             */
+            idempotency_header_names?: components["schemas"]["HeaderName"][];
         };
         PullEndpoint: {
             /** Format: uuid */
@@ -434,6 +641,7 @@ export interface components {
             description: components["schemas"]["EndpointDescription"];
             retention_days: components["schemas"]["RetentionDays"];
             event_type_source: components["schemas"]["EventTypeSource"];
+            event_type_path: components["schemas"]["EventTypePath"];
             /**
              * @description A paused endpoint's ingest URL answers 503.
              * @enum {string}
@@ -441,11 +649,81 @@ export interface components {
             status: "active" | "paused";
             /**
              * Format: uri
-             * @description Where third parties POST webhooks, with the secret token.
+             * @description Where third parties POST webhooks. With the secret token as its last segment only when
+             *     the token is handed out (create, rotate-token); otherwise the base, `.../pull`.
              */
             ingest_url: string;
+            verify_static_token: boolean;
+            token_header_name: string | null;
+            token_query_param: string | null;
+            /** @description Whether a static token is configured (the value itself is never returned). */
+            token_value_set: boolean;
+            verify_hmac: boolean;
+            /** @description The scheme in force (null while HMAC was never configured). */
+            hmac_scheme: components["schemas"]["HmacScheme"] | null;
+            /** @description The signature header in force (the scheme's own unless overridden). */
+            hmac_header_name: string | null;
+            /** @description Whether an HMAC secret is configured (the secret itself is never returned). */
+            hmac_secret_set: boolean;
+            /** @description The signed-time header in force, if the scheme has one. */
+            timestamp_header_name: string | null;
+            /** @description The freshness window in force, if a time is checked. */
+            timestamp_ttl_seconds: number | null;
+            verify_ip_allowlist: boolean;
+            allowed_cidrs: string[];
+            ingest_response_code: number;
+            idempotency_header_names: string[];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+        };
+        RotateTokenRequest: {
+            /**
+             * @description How long the previous token keeps working; 0 stops it at once.
+             * @default 0
+             */
+            expire_previous_after_seconds?: number;
+        };
+        PullEndpointTokenResponse: {
+            data: components["schemas"]["PullEndpoint"] & {
+                /** @description The new ingest token. Shown only here; only a hash of it is stored. */
+                secret_token: string;
+                /**
+                 * Format: date-time
+                 * @description Until when the previous token works; null when it stopped at once.
+                 */
+                previous_token_expires_at: string | null;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /**
+         * @description Why the webhook was refused: the static token was missing or wrong; the HMAC signature
+         *     was missing or wrong; the signed time was outside `timestamp_ttl_seconds`; the sender's
+         *     address was outside `allowed_cidrs`; the endpoint was paused; the body was over the limit;
+         *     the body had a `Content-Encoding` the service does not store.
+         * @enum {string}
+         */
+        RejectionReason: "missing_token" | "bad_token" | "missing_signature" | "bad_signature" | "stale_timestamp" | "ip_not_allowed" | "paused" | "too_large" | "unsupported_encoding";
+        Rejection: {
+            /** Format: uuid */
+            id: string;
+            reason: components["schemas"]["RejectionReason"];
+            received_at: components["schemas"]["Timestamp"];
+            /** @description The sender's address (the TCP peer, or the client `TRUST_PROXY` allows). */
+            source_ip: string;
+            method: string;
+            /** @description The query string, without a static token sent in it. */
+            query_string: string | null;
+            content_type: string | null;
+            /** @description The body's announced or read length; null when unknown. */
+            size_bytes: number | null;
+            /** @description The request headers without credentials. */
+            headers: {
+                [key: string]: string;
+            };
+        };
+        RejectionListResponse: {
+            data: components["schemas"]["Rejection"][];
+            meta: components["schemas"]["ListMeta"];
         };
         /** @description Events by status, not counting deleted ones. */
         PullEndpointCounts: {
@@ -486,6 +764,11 @@ export interface components {
             data: {
                 event_id: components["schemas"]["EventId"];
                 received_at: components["schemas"]["Timestamp"];
+                /**
+                 * @description True when the webhook's idempotency headers matched an event stored before: nothing
+                 *     new was stored, and `event_id`/`received_at` are the original event's.
+                 */
+                duplicate: boolean;
             };
             meta: components["schemas"]["ResponseMeta"];
         };
@@ -496,8 +779,13 @@ export interface components {
         PullEventStatus: "stored" | "fetched" | "delivered";
         PullEventSummary: {
             id: components["schemas"]["EventId"];
-            event_type: string;
+            /** @description Read as the endpoint's `event_type_source` says; null when it could not be. */
+            event_type: string | null;
             status: components["schemas"]["PullEventStatus"];
+            /** @description The length of the raw body in bytes. */
+            size_bytes: number;
+            /** @description The webhook's `Content-Type` header as sent; null when it sent none. */
+            content_type: string | null;
             received_at: components["schemas"]["Timestamp"];
             /**
              * Format: date-time
@@ -515,7 +803,22 @@ export interface components {
             headers: {
                 [key: string]: string;
             } | null;
-            /** @description The webhook's JSON body; null once deleted. */
+            /**
+             * @description The query string the webhook was posted with, without the `?` (and without a static
+             *     token sent as a query parameter); null when there was none.
+             */
+            query_string: string | null;
+            /**
+             * @description `json`: `payload` is the body itself, the exact JSON text received (big numbers,
+             *     decimals and key order intact). `base64`: the body was not JSON (or not valid JSON),
+             *     and `payload` is its bytes in base64. Null once deleted.
+             * @enum {string|null}
+             */
+            payload_encoding: "json" | "base64" | null;
+            /**
+             * @description The webhook's body: the JSON value itself, or a base64 string (see
+             *     `payload_encoding`); null once deleted. `GET .../payload` answers the raw bytes.
+             */
             payload: unknown;
         };
         PullEventListResponse: {
@@ -713,7 +1016,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Missing or wrong secret token, or no live endpoint with this id. */
+        /**
+         * @description No live endpoint has this token (or it is past its rotation overlap), or a static token or
+         *     HMAC signature check failed. The message is the same whichever it was.
+         */
         IngestUnauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -721,6 +1027,29 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The sender's address is outside the endpoint's `allowed_cidrs`. */
+        IngestForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The webhook was stored (or, with `duplicate: true`, had been stored before). The status is
+         *     the endpoint's `ingest_response_code`, 202 unless configured otherwise.
+         */
+        IngestAccepted: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["IngestAcceptedResponse"];
             };
         };
         /**
@@ -1020,7 +1349,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    ingestPullEvent: {
+    rotatePullEndpointToken: {
         parameters: {
             query?: never;
             header?: never;
@@ -1033,31 +1362,106 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                } | unknown[];
+                "application/json": components["schemas"]["RotateTokenRequest"];
             };
         };
         responses: {
-            /** @description The webhook was stored. */
-            202: {
+            /** @description The endpoint with its new token (shown once). */
+            200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IngestAcceptedResponse"];
+                    "application/json": components["schemas"]["PullEndpointTokenResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPullEndpointRejections: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rejections. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RejectionListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    ingestPullEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint's secret token, as handed out in its `ingest_url`. A trailing slash after it
+                 *     is accepted.
+                 * @example pes_Jq3vR8sXkL2mN9pB4tW7yZ1cF6hD0gA5eU
+                 */
+                token: string;
+            };
+            cookie?: never;
+        };
+        /** @description The webhook, any content type; kept byte for byte. */
+        requestBody?: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            202: components["responses"]["IngestAccepted"];
+            /** @description Stored, answered without a body (`ingest_response_code` 204). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             401: components["responses"]["IngestUnauthorized"];
+            403: components["responses"]["IngestForbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["EndpointPaused"];
+            "2XX": components["responses"]["IngestAccepted"];
         };
     };
     listPullEvents: {
@@ -1181,6 +1585,47 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["EndpointOrEventNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPullEventPayload: {
+        parameters: {
+            query?: {
+                /** @description Read without moving the event to `fetched`. */
+                preview?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+                /**
+                 * @description Pull event identifier (UUIDv7, any letter case).
+                 * @example 01935abc-def0-7123-4567-890abcdef013
+                 */
+                event_id: components["parameters"]["PullEventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The raw body. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointOrEventNotFound"];
+            410: components["responses"]["MessageDeleted"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };

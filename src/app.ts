@@ -2,20 +2,22 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { pinoHttp } from 'pino-http';
+import type { SecretBox } from './auth/encryption';
 import { apiKeyAuth } from './auth/security';
 import type { HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
 import { API_SPEC_PATH } from './paths';
 import { errorHandler, notFound } from './http/error-handler';
+import { redactIngestToken } from './http/redact';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
 import { createRateLimiter } from './http/rate-limit';
 import { requestId } from './http/request-id';
-import { ingestHandlers } from './ingest/handlers';
-import { ingestTokenAuth } from './ingest/security';
+import { ingestHandler } from './ingest/handlers';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
+import { rejectionsHandlers } from './rejections/handlers';
 
 export { API_SPEC_PATH };
 
@@ -25,12 +27,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface AppOptions extends HttpSettings {
   db: Database;
   logger: Logger;
+  /** Seals and opens endpoints' HMAC secrets. */
+  box: SecretBox;
   /** Rate-limit budgets live in this Redis when given (shared by replicas), else in memory. */
   redis?: Redis;
 }
 
 export function createApp(options: AppOptions): Express {
-  const { db, logger } = options;
+  const { db, logger, box } = options;
   const limiters = {
     api: createRateLimiter(options.apiRateLimitPerMinute, 'api', options.redis),
     ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest', options.redis),
@@ -39,12 +43,15 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', options.trustProxy);
 
   app.use(requestId);
   app.use(
     pinoHttp({
       logger,
       genReqId: (req) => req.id,
+      // An ingest URL's last segment is its secret token: it never reaches a log line.
+      serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url && redactIngestToken(req.url) }) },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
@@ -52,22 +59,20 @@ export function createApp(options: AppOptions): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  const apiBody = jsonBody(options.bodyLimitBytes);
-  const webhookBody = jsonBody(options.ingestBodyLimitBytes);
-  app.use((req, res, next) => (req.path.startsWith('/ingest/') ? webhookBody : apiBody)(req, res, next));
+
+  // The ingest URL takes any bytes and authenticates by the token in its path: it sits before the
+  // JSON body parser and the contract validator, and answers only what openapi.yaml declares.
+  app.post('/pull/:token', ingestHandler({ db, box, limiter: limiters.ingest, bodyLimitBytes: options.ingestBodyLimitBytes }));
+
+  app.use(jsonBody(options.bodyLimitBytes));
   app.use(
     OpenApiValidator.middleware({
       apiSpec: API_SPEC_PATH,
       validateApiSpec: true,
       validateRequests: options.validateRequests ? { allowUnknownQueryParameters: false } : false,
       validateResponses: options.validateResponses,
-      validateSecurity: {
-        handlers: {
-          ApiKeyAuth: apiKeyAuth(db, limiters.api),
-          IngestBearer: ingestTokenAuth(db, limiters.ingest),
-          IngestTokenHeader: ingestTokenAuth(db, limiters.ingest),
-        },
-      },
+      validateSecurity: { handlers: { ApiKeyAuth: apiKeyAuth(db, limiters.api) } },
+      ignorePaths: /^\/pull\//,
       validateFormats: true,
       ajvFormats: { mode: 'full' },
       formats: { uuid: UUID },
@@ -79,7 +84,7 @@ export function createApp(options: AppOptions): Express {
   app.get('/healthz', health.getHealth);
   app.get('/readyz', health.getReadiness);
 
-  const endpoints = pullEndpointsHandlers(db, options.publicBaseUrl);
+  const endpoints = pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl });
   app.post('/v1/pull-endpoints', endpoints.createPullEndpoint);
   app.get('/v1/pull-endpoints', endpoints.listPullEndpoints);
   app.get('/v1/pull-endpoints/:id', endpoints.getPullEndpoint);
@@ -87,6 +92,8 @@ export function createApp(options: AppOptions): Express {
   app.delete('/v1/pull-endpoints/:id', endpoints.deletePullEndpoint);
   app.post('/v1/pull-endpoints/:id/pause', endpoints.pausePullEndpoint);
   app.post('/v1/pull-endpoints/:id/resume', endpoints.resumePullEndpoint);
+  app.post('/v1/pull-endpoints/:id/rotate-token', endpoints.rotatePullEndpointToken);
+  app.get('/v1/pull-endpoints/:id/rejections', rejectionsHandlers(db).listPullEndpointRejections);
 
   const events = pullEventsHandlers(db);
   app.get('/v1/pull-endpoints/:id/events', events.listPullEvents);
@@ -94,9 +101,8 @@ export function createApp(options: AppOptions): Express {
   app.post('/v1/pull-endpoints/:id/events/delete-batch', events.deletePullEventsBatch);
   app.post('/v1/pull-endpoints/:id/events/delete-all', events.deleteAllPullEvents);
   app.get('/v1/pull-endpoints/:id/events/:event_id', events.getPullEvent);
+  app.get('/v1/pull-endpoints/:id/events/:event_id/payload', events.getPullEventPayload);
   app.delete('/v1/pull-endpoints/:id/events/:event_id', events.deletePullEvent);
-
-  app.post('/ingest/:id', ingestHandlers(db).ingestPullEvent);
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -10,6 +10,10 @@ export interface Config {
   logLevel: string;
   /** Redis for rate-limit budgets shared across replicas; unset keeps them per process. */
   redisUrl: string | undefined;
+  /** SECRET_ENCRYPTION_KEY: seals HMAC secrets. Required on a real database; generated on the embedded one. */
+  secretEncryptionKey: string | undefined;
+  /** SECRET_ENCRYPTION_OLD_KEYS: earlier keys, comma-separated, still opening what they sealed. */
+  secretEncryptionOldKeys: string[];
   http: HttpSettings;
   sweeper: SweeperSettings;
 }
@@ -18,8 +22,10 @@ export interface HttpSettings {
   validateResponses: boolean;
   /** Request validation is the contract's gate; turning it off exists only to measure its cost. */
   validateRequests: boolean;
-  /** Base of the ingest URLs the API hands out, e.g. https://pull.example.net. */
-  publicBaseUrl: string;
+  /** Base of the ingest URLs the API hands out (`<base>/pull/<token>`), e.g. https://in.example.net. */
+  ingestBaseUrl: string;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the sender's address. */
+  trustProxy: boolean | number | string;
   /** Largest API request body, in bytes. */
   bodyLimitBytes: number;
   /** Largest webhook body the ingest URL accepts, in bytes. */
@@ -30,12 +36,29 @@ export interface HttpSettings {
   ingestRateLimitPerMinute: number;
 }
 
+export const DEFAULT_REJECTIONS_KEPT = 1000;
+
 export interface SweeperSettings {
   /** How often the service sweeps; 0 turns the in-service sweeper off. */
   intervalMs: number;
   /** How long a deleted event's payload is kept before it is erased. */
   graceSeconds: number;
   batchSize: number;
+  /** Rejections kept per endpoint; older ones are trimmed. */
+  rejectionsKept: number;
+}
+
+/**
+ * TRUST_PROXY as Express takes it: unset or `false` trusts no proxy (the sender is the TCP peer),
+ * `true` trusts every hop, a number that many hops, anything else is a list of addresses or
+ * subnets (`loopback, 10.0.0.0/8`).
+ */
+export function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 function intFromEnv(name: string, fallback: number, min = 1): number {
@@ -50,6 +73,7 @@ function intFromEnv(name: string, fallback: number, min = 1): number {
 
 export function loadConfig(): Config {
   const port = intFromEnv('PORT', 3000);
+  const publicBaseUrl = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   return {
     port,
     databaseUrl: process.env.DATABASE_URL || undefined,
@@ -58,10 +82,13 @@ export function loadConfig(): Config {
     databasePoolSize: intFromEnv('DATABASE_POOL_SIZE', 10),
     logLevel: process.env.LOG_LEVEL ?? 'info',
     redisUrl: process.env.REDIS_URL || undefined,
+    secretEncryptionKey: process.env.SECRET_ENCRYPTION_KEY || undefined,
+    secretEncryptionOldKeys: (process.env.SECRET_ENCRYPTION_OLD_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
     http: {
       validateResponses: process.env.VALIDATE_RESPONSES === '1',
       validateRequests: process.env.VALIDATE_REQUESTS !== '0',
-      publicBaseUrl: (process.env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+      ingestBaseUrl: (process.env.PUBLIC_INGEST_BASE_URL || publicBaseUrl).replace(/\/+$/, ''),
+      trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
       bodyLimitBytes: intFromEnv('BODY_LIMIT_BYTES', 64 * 1024),
       ingestBodyLimitBytes: intFromEnv('INGEST_BODY_LIMIT_BYTES', 1024 * 1024),
       apiRateLimitPerMinute: intFromEnv('API_RATE_LIMIT_PER_MINUTE', 600, 0),
@@ -71,6 +98,7 @@ export function loadConfig(): Config {
       intervalMs: intFromEnv('SWEEP_INTERVAL_MS', 60_000, 0),
       graceSeconds: intFromEnv('DELETED_PAYLOAD_GRACE_SECONDS', 0, 0),
       batchSize: intFromEnv('SWEEP_BATCH_SIZE', 1000),
+      rejectionsKept: intFromEnv('REJECTIONS_KEPT_PER_ENDPOINT', DEFAULT_REJECTIONS_KEPT),
     },
   };
 }

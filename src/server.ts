@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { openDatabase } from './db/database';
-import { bootstrapDevProject } from './dev-bootstrap';
+import { bootstrapDevProject, loadSecretBox, StartupError } from './dev-bootstrap';
 import { createLogger } from './http/logger';
 import { connectRedis } from './http/redis';
 import { startSweeper } from './sweeper/sweeper';
@@ -12,6 +12,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  const box = loadSecretBox(config);
   const database = await openDatabase(config, (message) => logger.debug(message));
   logger.info({ embedded: database.embedded }, 'database ready');
 
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   }
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
-  const app = createApp({ db: database.db, logger, ...config.http, ...(redis && { redis }) });
+  const app = createApp({ db: database.db, logger, box, ...config.http, ...(redis && { redis }) });
   const sweeper = config.sweeper.intervalMs > 0 ? startSweeper(database.db, config.sweeper, logger) : undefined;
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port }, `listening on http://localhost:${config.port}`);
@@ -54,6 +55,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof StartupError ? error.message : error);
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import type { Database } from '../db/prisma';
+import { noSecretBox } from '../auth/encryption';
 import { createEndpoint, ingestUrl } from '../pull-endpoints/endpoints';
 import { sweep } from '../sweeper/sweeper';
 import { seedEvents } from '../pull-events/seed';
@@ -112,12 +113,12 @@ endpoint
   .action((options: JsonOption & { project: string; name: string }) =>
     withDatabase(async (db) => {
       await requireProject(db, options.project);
-      const { row, secretToken } = await createEndpoint(db, options.project, { name: options.name });
-      const url = ingestUrl(loadConfig().http.publicBaseUrl, row.id);
+      const { row, secretToken } = await createEndpoint({ db, box: noSecretBox }, options.project, { name: options.name });
+      const url = ingestUrl(loadConfig().http.ingestBaseUrl, secretToken);
       report(
         options,
         { endpoint_id: row.id, project_id: row.projectId, name: row.name, ingest_url: url, secret_token: secretToken },
-        [`endpoint id:  ${row.id}`, `ingest URL:   ${url}`, `secret token: ${secretToken}   (shown once; give it to the sender)`],
+        [`endpoint id:  ${row.id}`, `ingest URL:   ${url}   (shown once; give it to the sender)`, `secret token: ${secretToken}`],
       );
     }),
   );

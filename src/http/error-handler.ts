@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors';
+import { redactIngestToken } from './redact';
 import { meta } from './request-id';
 
 interface ValidationIssue {
@@ -18,10 +19,6 @@ interface HttpLikeError {
   limit?: number;
 }
 
-/** The ingest URL authenticates with the endpoint's token, everything else with an API key. */
-function unauthorizedMessage(path: string): string {
-  return path.startsWith('/ingest/') ? 'Invalid or missing ingest token' : 'Invalid or missing API key';
-}
 
 // `/body/message_ids/0` -> `message_ids[0]`, `/params/id` -> `path parameter id`.
 function describeLocation(path: string | undefined): string | undefined {
@@ -58,7 +55,7 @@ function describeValidation(error: HttpLikeError): string {
     .join('; ');
 }
 
-function toAppError(error: unknown, path: string): AppError | undefined {
+function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   const e = (error ?? {}) as HttpLikeError;
   switch (e.type) {
@@ -75,7 +72,7 @@ function toAppError(error: unknown, path: string): AppError | undefined {
       return AppError.invalidRequest(describeValidation(e));
     case 401:
     case 403:
-      return new AppError(401, 'UNAUTHORIZED', unauthorizedMessage(path));
+      return new AppError(401, 'UNAUTHORIZED', 'Invalid or missing API key');
     case 404:
     case 405:
       return undefined;
@@ -101,7 +98,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // A security handler's own verdict (e.g. rate limited) reaches us only as a message.
     const cause = req.authFailure instanceof AppError ? req.authFailure : undefined;
     // A body that could not be parsed also fails schema validation; the parse error is the cause.
-    let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error, req.path);
+    let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error);
     if (!appError && (status === 404 || status === 405)) appError = noRoute(req);
     if (!appError) {
       (req.log ?? logger).error({ err: error, cause: req.authFailure, requestId: req.id }, 'request failed');
@@ -113,7 +110,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 function noRoute(req: { method: string; path: string }): AppError {
-  return new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  return new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${redactIngestToken(req.path)}`);
 }
 
 /** After every route: what nothing answered is a 404 through the one error mapper. */

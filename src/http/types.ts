@@ -18,20 +18,12 @@ export type SuccessBody<K extends OperationId> = JsonContent<Responses<K>[Succes
 export type OperationRequest<K extends OperationId> = Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>;
 export type OperationResponse<K extends OperationId> = Response<SuccessBody<K>>;
 
-export interface IngestEndpoint {
-  id: string;
-  paused: boolean;
-  eventTypeSource: unknown;
-}
-
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point
   namespace Express {
     interface Request {
       /** Set by the API key security handler once the key is verified. */
       auth?: AuthenticatedKey;
-      /** Set by the ingest security handler once the endpoint's token is verified. */
-      ingestEndpoint?: IngestEndpoint;
       /** A body-parsing failure, held back until authentication has run (rule: auth first). */
       bodyError?: Error & { type?: string; status?: number };
       /**

@@ -1,46 +1,159 @@
+import { v7 as uuidv7 } from 'uuid';
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
-import { nextEventId, timeOfEventId } from '../pull-events/ids';
 
-type Transaction = Prisma.TransactionClient;
+/** What the ingest URL needs of the endpoint its token names. */
+export interface IngestEndpointRow {
+  id: string;
+  paused: boolean;
+  event_type_source: string | null;
+  event_type_path: string | null;
+  verify_static_token: boolean;
+  token_header_name: string | null;
+  token_query_param: string | null;
+  token_value_hash: string | null;
+  verify_hmac: boolean;
+  hmac_scheme: string | null;
+  hmac_header_name: string | null;
+  hmac_secret_encrypted: string | null;
+  timestamp_header_name: string | null;
+  timestamp_ttl_seconds: number | null;
+  verify_ip_allowlist: boolean;
+  allowed_cidrs: string[];
+  ingest_response_code: number;
+  idempotency_header_names: string[];
+}
+
+/** A token is valid while it is the endpoint's current one, or its previous one within the overlap. */
+const tokenMatches = (tokenHash: string) =>
+  Prisma.sql`(secret_token_hash = ${tokenHash} OR (previous_token_hash = ${tokenHash} AND previous_token_expires_at > now()))`;
+
+export function ingestEndpointSql(tokenHash: string) {
+  return Prisma.sql`
+    SELECT id::text AS id, paused_at IS NOT NULL AS paused, event_type_source, event_type_path,
+           verify_static_token, token_header_name, token_query_param, token_value_hash,
+           verify_hmac, hmac_scheme, hmac_header_name, hmac_secret_encrypted, timestamp_header_name,
+           timestamp_ttl_seconds, verify_ip_allowlist, allowed_cidrs, ingest_response_code, idempotency_header_names
+    FROM pull_endpoints
+    WHERE ${tokenMatches(tokenHash)} AND deleted_at IS NULL
+    LIMIT 1`;
+}
+
+/** The live endpoint a token opens, or undefined (unknown, deleted, or past its overlap). */
+export async function findEndpointByToken(db: Database, tokenHash: string): Promise<IngestEndpointRow | undefined> {
+  const [row] = await db.$queryRaw<IngestEndpointRow[]>(ingestEndpointSql(tokenHash));
+  return row;
+}
 
 export interface NewEvent {
-  eventType: string;
+  endpointId: string;
+  tokenHash: string;
+  eventType: string | null;
   headers: Record<string, string>;
-  payload: unknown;
+  contentType: string | null;
+  payload: Buffer;
+  payloadIsJson: boolean;
+  queryString: string | null;
+  idempotencyKey: string | null;
 }
 
-export type StoreOutcome = { stored: true; id: string; receivedAt: Date } | { stored: false; reason: 'paused' | 'gone' };
+// The successor of a UUID as a 128-bit number: its last 8 bytes + 1 (UUIDv7's random part, which
+// 62 random bits keep from overflowing).
+const SUCCESSOR = Prisma.sql`(encode(substring(uuid_send(last_event_id) FROM 1 FOR 8), 'hex')
+  || lpad(to_hex(('x' || encode(substring(uuid_send(last_event_id) FROM 9 FOR 8), 'hex'))::bit(64)::bigint + 1), 16, '0'))::uuid`;
 
 /**
- * Locks the endpoint row for this transaction (FOR NO KEY UPDATE: ingests on one endpoint queue,
- * as do pause and delete) and returns its newest event id. Ids handed out under this lock grow in
- * commit order, so a reader paging by id never skips an event committed after its page.
+ * Stores one webhook in one statement (one round trip, one implicit transaction):
+ * - `endpoint` moves the endpoint's `last_event_id` forward to a fresh UUIDv7 (made here, `fresh`)
+ *   or, if the clock is behind it, to its successor. The UPDATE re-reads the endpoint row after
+ *   waiting for its lock, so ingests on one endpoint queue there, each id is greater than every id
+ *   committed before, and ids grow in commit order: a reader paging by id skips nothing. The same
+ *   UPDATE re-checks, under that lock, that the endpoint is live, not paused and that the token is
+ *   still valid, so no webhook is accepted on a token a racing rotation just retired.
+ * - `claimed` inserts the idempotency key, if any; a duplicate inserts nothing (the primary key
+ *   decides, not a check before the insert) and so stores no event.
+ * - `stored` inserts the event with its raw bytes; `received_at` is the id's time.
  */
-export async function lockEndpointForInsert(tx: Transaction, endpointId: string) {
-  const [endpoint] = await tx.$queryRaw<{ paused: boolean }[]>`
-    SELECT paused_at IS NOT NULL AS paused FROM pull_endpoints
-    WHERE id = ${endpointId}::uuid AND deleted_at IS NULL
-    FOR NO KEY UPDATE`;
-  if (!endpoint) return undefined;
-  const [last] = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id::text AS id FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid
-    ORDER BY pull_events.id DESC LIMIT 1`;
-  return { paused: endpoint.paused, lastId: last?.id };
+export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
+  const claim = event.idempotencyKey === null
+    ? Prisma.sql`SELECT id FROM endpoint`
+    : Prisma.sql`
+        INSERT INTO pull_event_idempotency_keys (pull_endpoint_id, idempotency_key, event_id)
+        SELECT ${event.endpointId}::uuid, ${event.idempotencyKey}, id FROM endpoint
+        ON CONFLICT DO NOTHING
+        RETURNING event_id AS id`;
+  return Prisma.sql`
+    WITH endpoint AS (
+      UPDATE pull_endpoints SET last_event_id = CASE
+        WHEN last_event_id IS NULL OR last_event_id < ${fresh}::uuid THEN ${fresh}::uuid ELSE ${SUCCESSOR} END
+      WHERE id = ${event.endpointId}::uuid AND deleted_at IS NULL AND paused_at IS NULL AND ${tokenMatches(event.tokenHash)}
+      RETURNING last_event_id AS id
+    ), claimed AS (${claim}), stored AS (
+      INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload, content_type,
+                               payload_is_json, size_bytes, query_string)
+      SELECT ${event.endpointId}::uuid, id, ${event.eventType},
+             to_timestamp(('x' || encode(substring(uuid_send(id) FROM 1 FOR 6), 'hex'))::bit(48)::bigint / 1000.0),
+             ${JSON.stringify(event.headers)}::jsonb, ${event.payload}::bytea, ${event.contentType},
+             ${event.payloadIsJson}, ${event.payload.length}::int, ${event.queryString}
+      FROM claimed
+      RETURNING id::text AS id, received_at
+    )
+    SELECT (SELECT count(*) FROM endpoint)::int AS endpoints, id, received_at FROM (SELECT 1) one LEFT JOIN stored ON true`;
 }
 
-/** Stores one webhook as a `stored` event, unless the endpoint is paused or gone. */
-export async function storeEvent(db: Database, endpointId: string, event: NewEvent): Promise<StoreOutcome> {
-  return db.$transaction(async (tx) => {
-    const endpoint = await lockEndpointForInsert(tx, endpointId);
-    if (!endpoint) return { stored: false, reason: 'gone' };
-    if (endpoint.paused) return { stored: false, reason: 'paused' };
-    const id = nextEventId(endpoint.lastId);
-    const receivedAt = timeOfEventId(id);
-    await tx.$executeRaw`
-      INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload)
-      VALUES (${endpointId}::uuid, ${id}::uuid, ${event.eventType}, ${receivedAt},
-              ${JSON.stringify(event.headers)}::jsonb, ${JSON.stringify(event.payload)}::jsonb)`;
-    return { stored: true, id, receivedAt };
+export type StoreOutcome =
+  | { kind: 'stored'; id: string; receivedAt: Date }
+  | { kind: 'duplicate'; id: string; receivedAt: Date }
+  | { kind: 'paused' }
+  | { kind: 'refused' };
+
+interface StoreRow {
+  endpoints: number;
+  id: string | null;
+  received_at: Date | null;
+}
+
+/** Stores a webhook, or says why not: a duplicate (with the original), a paused endpoint, or no longer valid. */
+export async function storeEvent(db: Database, event: NewEvent): Promise<StoreOutcome> {
+  const [row] = await db.$queryRaw<StoreRow[]>(storeEventSql(event));
+  if (row?.id && row.received_at) return { kind: 'stored', id: row.id, receivedAt: row.received_at };
+  if (row && row.endpoints > 0 && event.idempotencyKey !== null) {
+    const [original] = await db.$queryRaw<{ id: string; received_at: Date }[]>`
+      SELECT e.id::text AS id, e.received_at FROM pull_event_idempotency_keys k
+      JOIN pull_events e ON e.pull_endpoint_id = k.pull_endpoint_id AND e.id = k.event_id
+      WHERE k.pull_endpoint_id = ${event.endpointId}::uuid AND k.idempotency_key = ${event.idempotencyKey}`;
+    if (original) return { kind: 'duplicate', id: original.id, receivedAt: original.received_at };
+  }
+  // The endpoint changed since its token was checked: paused, deleted, or the token rotated out.
+  const [state] = await db.$queryRaw<{ paused: boolean }[]>`
+    SELECT paused_at IS NOT NULL AS paused FROM pull_endpoints
+    WHERE id = ${event.endpointId}::uuid AND deleted_at IS NULL AND ${tokenMatches(event.tokenHash)}`;
+  return state?.paused ? { kind: 'paused' } : { kind: 'refused' };
+}
+
+export interface NewRejection {
+  endpointId: string;
+  reason: string;
+  sourceIp: string;
+  method: string;
+  queryString: string | null;
+  contentType: string | null;
+  sizeBytes: number | null;
+  headers: Record<string, string>;
+}
+
+export async function recordRejection(db: Database, rejection: NewRejection): Promise<void> {
+  await db.pullEndpointRejection.create({
+    data: {
+      pullEndpointId: rejection.endpointId,
+      id: uuidv7(),
+      reason: rejection.reason,
+      sourceIp: rejection.sourceIp,
+      method: rejection.method,
+      queryString: rejection.queryString,
+      contentType: rejection.contentType,
+      sizeBytes: rejection.sizeBytes,
+      headers: rejection.headers,
+    },
   });
 }

@@ -2,22 +2,16 @@ import { v7 as uuidv7 } from 'uuid';
 import { Prisma } from '../db/generated/client';
 import type { PullEndpointModel } from '../db/generated/models';
 import type { Database } from '../db/prisma';
+import type { SettingsFields } from './settings';
 
 export type PullEndpointRow = PullEndpointModel;
-
-export interface PullEndpointFields {
-  name?: string;
-  description?: string | null;
-  retentionDays?: number | null;
-  eventTypeSource?: Prisma.InputJsonValue;
-}
 
 const live = (projectId: string, id: string) => ({ id, projectId, deletedAt: null });
 
 export async function createPullEndpoint(
   db: Database,
   projectId: string,
-  fields: PullEndpointFields & { name: string },
+  fields: SettingsFields & { name: string },
   secretTokenHash: string,
 ): Promise<PullEndpointRow> {
   return db.pullEndpoint.create({ data: { id: uuidv7(), projectId, secretTokenHash, ...fields } });
@@ -38,7 +32,7 @@ export async function findPullEndpoint(db: Database, projectId: string, id: stri
 
 /** Applies `data` to a live endpoint of the project that also matches `where`; null when none does. */
 async function updateLive(
-  db: Database,
+  db: Database | Prisma.TransactionClient,
   projectId: string,
   id: string,
   data: Prisma.PullEndpointUpdateManyMutationInput,
@@ -51,8 +45,22 @@ async function updateLive(
   return row ?? null;
 }
 
-export function updatePullEndpoint(db: Database, projectId: string, id: string, fields: PullEndpointFields) {
-  return updateLive(db, projectId, id, fields);
+/**
+ * Applies the fields `change` computes from the current row, under the row's lock, so that two
+ * concurrent updates cannot each check a configuration the other one then changes.
+ */
+export async function updatePullEndpoint(
+  db: Database,
+  projectId: string,
+  id: string,
+  change: (current: PullEndpointRow) => SettingsFields,
+): Promise<PullEndpointRow | null> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT 1 FROM pull_endpoints WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+    const current = await tx.pullEndpoint.findFirst({ where: live(projectId, id) });
+    if (!current) return null;
+    return updateLive(tx, projectId, id, change(current));
+  });
 }
 
 /** Pauses or resumes; an endpoint already in that state is returned unchanged. */
@@ -71,6 +79,22 @@ export function softDeletePullEndpoint(db: Database, projectId: string, id: stri
   return updateLive(db, projectId, id, { deletedAt: new Date() });
 }
 
+/**
+ * Makes `tokenHash` the endpoint's token. The token it replaces keeps working for
+ * `overlapSeconds` (none when 0); one replaced earlier stops at once.
+ */
+export async function rotateToken(db: Database, projectId: string, id: string, tokenHash: string, overlapSeconds: number) {
+  const [row] = await db.$queryRaw<{ id: string }[]>`
+    UPDATE pull_endpoints SET
+      previous_token_hash = CASE WHEN ${overlapSeconds}::int > 0 THEN secret_token_hash END,
+      previous_token_expires_at = CASE WHEN ${overlapSeconds}::int > 0 THEN now() + make_interval(secs => ${overlapSeconds}::int) END,
+      secret_token_hash = ${tokenHash},
+      updated_at = now()
+    WHERE id = ${id}::uuid AND project_id = ${projectId}::uuid AND deleted_at IS NULL
+    RETURNING id::text AS id`;
+  return row ? findPullEndpoint(db, projectId, id) : null;
+}
+
 export interface EventCounts {
   stored: number;
   fetched: number;
@@ -86,12 +110,4 @@ export async function countEventsByStatus(db: Database, endpointId: string): Pro
   const counts: EventCounts = { stored: 0, fetched: 0, delivered: 0 };
   for (const group of groups) counts[group.status] = group._count._all;
   return counts;
-}
-
-/** What the ingest URL needs to know of an endpoint: null when it does not exist or was deleted. */
-export async function findForIngest(db: Database, id: string) {
-  return db.pullEndpoint.findFirst({
-    where: { id, deletedAt: null },
-    select: { id: true, secretTokenHash: true, pausedAt: true, eventTypeSource: true },
-  });
 }

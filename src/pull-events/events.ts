@@ -25,18 +25,35 @@ export function toEventSummary(row: EventSummaryRow): PullEventSummary {
     id: row.id,
     event_type: row.event_type,
     status: row.status,
+    size_bytes: row.size_bytes,
+    content_type: row.content_type,
     received_at: row.received_at.toISOString(),
     deleted_at: row.deleted_at?.toISOString() ?? null,
   };
 }
 
-function toEvent(row: EventRow): PullEvent {
-  const deleted = row.deleted_at !== null;
+/**
+ * The event as the API shows it, and its payload as JSON text to place in the answer as it is: a
+ * JSON body is its own bytes (checked to be valid UTF-8 JSON at ingest), so big numbers, decimals
+ * and key order come back exactly as sent; any other body is a base64 string.
+ */
+export interface EventView {
+  event: Omit<PullEvent, 'payload'>;
+  payloadJson: string;
+}
+
+function toEventView(row: EventRow): EventView {
+  const readable = row.deleted_at === null && row.payload !== null;
+  const payload = readable ? Buffer.from(row.payload!) : undefined;
   return {
-    ...toEventSummary(row),
-    deleted_by_api_key_id: row.deleted_by_api_key_id,
-    headers: deleted ? null : row.headers,
-    payload: deleted ? null : row.payload,
+    event: {
+      ...toEventSummary(row),
+      deleted_by_api_key_id: row.deleted_by_api_key_id,
+      headers: readable ? row.headers : null,
+      query_string: readable ? row.query_string : null,
+      payload_encoding: payload ? (row.payload_is_json ? 'json' : 'base64') : null,
+    },
+    payloadJson: !payload ? 'null' : row.payload_is_json ? payload.toString('utf8') : JSON.stringify(payload.toString('base64')),
   };
 }
 
@@ -75,14 +92,28 @@ export async function listEndpointEvents(db: Database, projectId: string, endpoi
   return { events: page.map(toEventSummary), hasMore, nextCursor };
 }
 
-export async function getEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean) {
+/** The event row (moved to `fetched` unless `preview`); 404 when absent, 410 when deleted and not a preview. */
+async function readLiveEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean): Promise<EventRow> {
   await requireEndpoint(db, projectId, endpointId);
   const row = await readEvent(db, endpointId, eventId, preview);
   if (!row) throw AppError.eventNotFound();
   if (row.deleted_at && !preview) {
     throw new AppError(410, 'MESSAGE_DELETED', `event was deleted at ${row.deleted_at.toISOString()}`);
   }
-  return toEvent(row);
+  return row;
+}
+
+export async function getEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean): Promise<EventView> {
+  return toEventView(await readLiveEvent(db, projectId, endpointId, eventId, preview));
+}
+
+/** The raw body and its content type; a deleted event is a 410 even with `preview`, as it has no body left. */
+export async function getEventPayload(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean) {
+  const row = await readLiveEvent(db, projectId, endpointId, eventId, preview);
+  if (row.deleted_at || row.payload === null) {
+    throw new AppError(410, 'MESSAGE_DELETED', `event was deleted at ${(row.deleted_at ?? row.received_at).toISOString()}`);
+  }
+  return { id: row.id, contentType: row.content_type, body: Buffer.from(row.payload) };
 }
 
 export async function acknowledgeEvents(db: Database, projectId: string, endpointId: string, eventIds: string[]) {

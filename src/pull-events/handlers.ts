@@ -1,8 +1,9 @@
+import type { Response } from 'express';
 import type { Database } from '../db/prisma';
 import { meta } from '../http/request-id';
 import { authOf, type OperationRequest, type OperationResponse } from '../http/types';
 import { deleteEventsBatch } from './delete-batch';
-import { acknowledgeEvents, deleteAllEvents, deleteEvent, getEvent, listEndpointEvents } from './events';
+import { acknowledgeEvents, deleteAllEvents, deleteEvent, getEvent, getEventPayload, listEndpointEvents } from './events';
 
 export function pullEventsHandlers(db: Database) {
   return {
@@ -20,10 +21,25 @@ export function pullEventsHandlers(db: Database) {
       res.status(200).json({ data: events, meta: { ...meta(req), has_more: hasMore, next_cursor: nextCursor } });
     },
 
-    async getPullEvent(req: OperationRequest<'getPullEvent'>, res: OperationResponse<'getPullEvent'>) {
+    async getPullEvent(req: OperationRequest<'getPullEvent'>, res: Response) {
       const { id, event_id } = req.params;
-      const data = await getEvent(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), req.query.preview ?? false);
-      res.status(200).json({ data, meta: meta(req) });
+      const { event, payloadJson } = await getEvent(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), req.query.preview ?? false);
+      // The payload is placed in the answer as the text it was received as, never re-serialised.
+      const data = JSON.stringify(event);
+      res
+        .status(200)
+        .type('application/json')
+        .send(`{"data":${data.slice(0, -1)},"payload":${payloadJson}},"meta":${JSON.stringify(meta(req))}}`);
+    },
+
+    async getPullEventPayload(req: OperationRequest<'getPullEventPayload'>, res: Response) {
+      const { id, event_id } = req.params;
+      const payload = await getEventPayload(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), req.query.preview ?? false);
+      // The sender's bytes under its own Content-Type, from this API's origin: never run as a page.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+      res.setHeader('Content-Disposition', `attachment; filename="${payload.id}"`);
+      if (payload.contentType !== null) res.setHeader('Content-Type', payload.contentType);
+      res.status(200).end(payload.body);
     },
 
     async ackPullEvents(req: OperationRequest<'ackPullEvents'>, res: OperationResponse<'ackPullEvents'>) {

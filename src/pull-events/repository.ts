@@ -93,12 +93,14 @@ export interface EventFilter {
   includeDeleted: boolean;
 }
 
-const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, received_at, deleted_at`;
+const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, size_bytes, content_type, received_at, deleted_at`;
 
 export interface EventSummaryRow {
   id: string;
-  event_type: string;
+  event_type: string | null;
   status: EventStatus;
+  size_bytes: number;
+  content_type: string | null;
   received_at: Date;
   deleted_at: Date | null;
 }
@@ -126,7 +128,10 @@ export async function listEvents(db: Database, endpointId: string, filter: Event
 
 export interface EventRow extends EventSummaryRow {
   headers: Record<string, string> | null;
-  payload: Prisma.JsonValue;
+  /** The raw body; null once erased. */
+  payload: Uint8Array | null;
+  payload_is_json: boolean;
+  query_string: string | null;
   deleted_by_api_key_id: string | null;
 }
 
@@ -135,7 +140,8 @@ export interface EventRow extends EventSummaryRow {
  * same statement; the row returned is the updated one when it moved.
  */
 export async function readEvent(db: Database, endpointId: string, id: string, preview: boolean): Promise<EventRow | undefined> {
-  const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, deleted_by_api_key_id::text AS deleted_by_api_key_id`;
+  const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
+    deleted_by_api_key_id::text AS deleted_by_api_key_id`;
   const rows = preview
     ? await db.$queryRaw<EventRow[]>`
         SELECT ${columns} FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid`

@@ -1,7 +1,8 @@
-import type { SweeperSettings } from '../config';
+import { DEFAULT_REJECTIONS_KEPT, type SweeperSettings } from '../config';
 import type { Database } from '../db/prisma';
 import type { Logger } from '../http/logger';
 import { lowestEventIdAt } from '../pull-events/ids';
+import { trimRejections } from '../rejections/repository';
 import { endpointsPage, eraseDeletedPayloads, eraseEndpointPayloads, expireEvents } from './repository';
 
 const DAY_MS = 86_400_000;
@@ -12,6 +13,8 @@ export interface SweepResult {
   erased: number;
   /** Events deleted and erased because they outlived their endpoint's retention_days. */
   expired: number;
+  /** Rejection records beyond the newest `rejectionsKept` of an endpoint (all of a deleted one's). */
+  rejectionsTrimmed: number;
 }
 
 async function drain(batch: () => Promise<number>, limit: number): Promise<number> {
@@ -27,14 +30,19 @@ async function drain(batch: () => Promise<number>, limit: number): Promise<numbe
  * One pass over every endpoint, each query scoped to one endpoint and bounded by `batchSize`.
  * Safe to run from several replicas at once: batches skip rows another sweeper has locked.
  */
-export async function sweep(db: Database, settings: Pick<SweeperSettings, 'graceSeconds' | 'batchSize'>, now = new Date()): Promise<SweepResult> {
+export async function sweep(
+  db: Database,
+  settings: Pick<SweeperSettings, 'graceSeconds' | 'batchSize'> & Partial<Pick<SweeperSettings, 'rejectionsKept'>>,
+  now = new Date(),
+): Promise<SweepResult> {
   const limit = settings.batchSize;
   const cutoff = new Date(now.getTime() - settings.graceSeconds * 1000);
-  const result: SweepResult = { erased: 0, expired: 0 };
+  const result: SweepResult = { erased: 0, expired: 0, rejectionsTrimmed: 0 };
   let after: string | undefined;
   for (;;) {
     const endpoints = await endpointsPage(db, after, ENDPOINT_PAGE);
     for (const endpoint of endpoints) {
+      result.rejectionsTrimmed += await trimRejections(db, endpoint.id, endpoint.deletedAt ? 0 : (settings.rejectionsKept ?? DEFAULT_REJECTIONS_KEPT));
       if (endpoint.deletedAt) {
         if (endpoint.deletedAt <= cutoff) {
           result.erased += await drain(() => eraseEndpointPayloads(db, endpoint.id, limit), limit);
@@ -59,7 +67,7 @@ export function startSweeper(db: Database, settings: SweeperSettings, logger: Lo
     if (running) return;
     running = sweep(db, settings)
       .then((result) => {
-        if (result.erased || result.expired) logger.info({ sweep: result }, 'sweeper erased payloads');
+        if (result.erased || result.expired || result.rejectionsTrimmed) logger.info({ sweep: result }, 'sweeper erased payloads');
       })
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
       .finally(() => {

@@ -39,9 +39,9 @@ async function endpointWithEvents(
   projectId: string,
   label: string,
   count: number,
-  eventTypeSource?: object,
+  settings: Parameters<typeof buildEndpointWithToken>[2] = {},
 ): Promise<EndpointFixture> {
-  const { id, token } = await buildEndpointWithToken(db, projectId, eventTypeSource ? { eventTypeSource } : {});
+  const { id, token } = await buildEndpointWithToken(db, projectId, settings);
   const events = await buildEvents(db, id, count);
   return { label, id, token, events };
 }
@@ -58,7 +58,7 @@ export async function buildFixtures(db: Database, disposableCount = 24): Promise
   await db.pullEvent.updateMany({ where: { pullEndpointId: main.id, id: { in: delivered } }, data: { status: 'delivered' } });
   for (const id of deleted) await markDeleted(db, main.id, id, new Date(), owner.apiKeyId);
 
-  const paused = await endpointWithEvents(db, owner.projectId, 'paused', 10, { json_path: '$.type' });
+  const paused = await endpointWithEvents(db, owner.projectId, 'paused', 10, { event_type_source: 'body', event_type_path: 'type' });
   await db.pullEndpoint.update({ where: { id: paused.id }, data: { pausedAt: new Date() } });
 
   const gone = await endpointWithEvents(db, owner.projectId, 'deleted', 10);

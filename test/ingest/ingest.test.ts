@@ -1,9 +1,6 @@
-import { createPullEventsClient } from '../../src/client';
 import { contract } from '../support/contract';
-import { buildEndpointWithToken, buildProject, randomId, type TestProject } from '../support/factories';
+import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-const INGEST = '/ingest/{id}';
 
 let server: TestServer;
 let owner: TestProject;
@@ -14,121 +11,131 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** A webhook sender: the client authenticates with the endpoint's token, not an API key. */
-function sender(token: string | undefined, headers: Record<string, string> = {}) {
-  return createPullEventsClient({
-    baseUrl: server.baseUrl,
-    ...(token && { apiKey: token }),
-    fetch: (input: string | URL | Request, init?: RequestInit) => {
-      const request = new Request(input, init);
-      for (const [name, value] of Object.entries(headers)) request.headers.set(name, value);
-      return fetch(request);
-    },
-    middleware: [contract.middleware()],
-  });
+/** A webhook as a provider sends it: a POST to the bare URL, nothing else configured. */
+async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  const response = await fetch(`${server.baseUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const text = await response.text();
+  const json = text ? (JSON.parse(text) as Record<string, never>) : undefined;
+  if (response.status !== 204) contract.check('/pull/{token}', 'POST', response.status, response.headers, json);
+  return { status: response.status, body: json as unknown as { data: { event_id: string; received_at: string; duplicate: boolean }; error: { code: string; message: string } }, headers: response.headers };
 }
 
 async function storedEvent(endpointId: string, eventId: string) {
   return server.db.pullEvent.findUniqueOrThrow({ where: { pullEndpointId_id: { pullEndpointId: endpointId, id: eventId } } });
 }
 
-it('stores the body and headers without credentials as a stored event, and answers 202 with its id', async () => {
+it('stores the exact bytes, content type and headers without credentials, and answers 202 with the event id', async () => {
   const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
-  const body = { type: 'order.created', data: { order_id: 1042, note: "it's \"quoted\" — ünïcödé" } };
-  const { data, response } = await sender(endpoint.token, { 'X-Event-Type': 'order.created', Cookie: 'session=1', 'X-Custom': 'kept' }).POST(INGEST, {
-    params: { path: { id: endpoint.id } },
-    body,
-  });
+  const raw = '{"id": 9007199254740993, "amount": 1.10, "z": 1, "a": "ünïcödé"}';
+  const { status, body } = await post(endpoint.ingestPath, raw, { Cookie: 'session=1', Authorization: 'Basic eDp5', 'X-Custom': 'kept' });
 
-  expect(response.status).toBe(202);
-  const row = await storedEvent(endpoint.id, data!.data.event_id);
-  expect(row).toMatchObject({ status: 'stored', eventType: 'order.created', payload: body, deletedAt: null });
-  expect(row.receivedAt.toISOString()).toBe(data!.data.received_at);
+  expect(status).toBe(202);
+  expect(body.data.duplicate).toBe(false);
+  const row = await storedEvent(endpoint.id, body.data.event_id);
+  expect(Buffer.from(row.payload!).toString('utf8')).toBe(raw);
+  expect(row).toMatchObject({ status: 'stored', eventType: null, contentType: 'application/json', payloadIsJson: true, sizeBytes: Buffer.byteLength(raw) });
+  expect(row.receivedAt.toISOString()).toBe(body.data.received_at);
   const headers = row.headers as Record<string, string>;
   expect(headers['x-custom']).toBe('kept');
-  expect(headers['content-type']).toMatch(/application\/json/);
   expect(headers.authorization).toBeUndefined();
   expect(headers.cookie).toBeUndefined();
 });
 
-it('accepts the token in X-Ingest-Token and never stores it', async () => {
+it('accepts a trailing slash and any query string, and keeps the query with the event', async () => {
   const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
-  const { data, response } = await sender(undefined, { 'X-Ingest-Token': endpoint.token }).POST(INGEST, {
-    params: { path: { id: endpoint.id } },
-    body: [1, 2, 3],
-  });
-  expect(response.status).toBe(202);
-  const row = await storedEvent(endpoint.id, data!.data.event_id);
-  expect(JSON.stringify(row.headers)).not.toContain(endpoint.token);
-  expect(row.eventType).toBe('unknown');
-});
-
-it('reads the event type from the JSON path the endpoint names', async () => {
-  const endpoint = await buildEndpointWithToken(server.db, owner.projectId, { eventTypeSource: { json_path: '$.meta.kind' } });
-  const ingest = (body: Record<string, unknown>) => sender(endpoint.token).POST(INGEST, { params: { path: { id: endpoint.id } }, body });
-  const found = await ingest({ meta: { kind: 'invoice.paid' } });
-  const missing = await ingest({ meta: {} });
-  expect((await storedEvent(endpoint.id, found.data!.data.event_id)).eventType).toBe('invoice.paid');
-  expect((await storedEvent(endpoint.id, missing.data!.data.event_id)).eventType).toBe('unknown');
+  const { status, body } = await post(`${endpoint.ingestPath}/?source=shop&at=2026-03-01T00:00:00Z`, '{}');
+  expect(status).toBe(202);
+  expect((await storedEvent(endpoint.id, body.data.event_id)).queryString).toBe('source=shop&at=2026-03-01T00:00:00Z');
 });
 
 it.each([
-  ['a wrong token', async () => ({ id: (await buildEndpointWithToken(server.db, owner.projectId)).id, token: 'pes_wrong' })],
-  ['an unknown endpoint', async () => ({ id: randomId(), token: 'pes_anything' })],
-  ['a deleted endpoint', async () => buildEndpointWithToken(server.db, owner.projectId, { deletedAt: new Date() })],
-  ['an API key instead of the token', async () => ({ id: (await buildEndpointWithToken(server.db, owner.projectId)).id, token: owner.apiKey })],
-])('answers 401 to %s', async (_case, target) => {
-  const { id, token } = await target();
-  const { error, response } = await sender(token).POST(INGEST, { params: { path: { id } }, body: { a: 1 } });
-  expect(response.status).toBe(401);
-  expect(error!.error).toEqual({ code: 'UNAUTHORIZED', message: 'Invalid or missing ingest token' });
+  ['form-encoded', 'application/x-www-form-urlencoded', Buffer.from('a=1&b=%C3%BC')],
+  ['XML', 'application/xml', Buffer.from('<?xml version="1.0"?><order id="1"/>')],
+  ['plain text', 'text/plain; charset=utf-8', Buffer.from('hello')],
+  ['binary', 'application/octet-stream', Buffer.from([0, 255, 1, 254, 0])],
+  ['malformed JSON', 'application/json', Buffer.from('{"a":')],
+])('stores a %s body byte for byte, not as JSON', async (_kind, contentType, bytes) => {
+  const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+  const { status, body } = await post(endpoint.ingestPath, bytes, { 'content-type': contentType });
+  expect(status).toBe(202);
+  const row = await storedEvent(endpoint.id, body.data.event_id);
+  expect(Buffer.from(row.payload!).equals(bytes)).toBe(true);
+  expect(row).toMatchObject({ contentType, payloadIsJson: false, sizeBytes: bytes.length });
 });
 
-it('answers 413 beyond the body cap, and 401 first to a sender without the token', async () => {
-  const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
-  const big = { blob: 'x'.repeat(5000) };
-  expect((await sender(undefined).POST(INGEST, { params: { path: { id: endpoint.id } }, body: big })).response.status).toBe(401);
-  const { error, response } = await sender(endpoint.token).POST(INGEST, { params: { path: { id: endpoint.id } }, body: big });
-  expect(response.status).toBe(413);
-  expect(error!.error.code).toBe('PAYLOAD_TOO_LARGE');
-  expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(0);
+it('reads the event type from a dot path of the body or from a header, and stores null when it cannot', async () => {
+  const byBody = await buildEndpointWithToken(server.db, owner.projectId, { event_type_source: 'body', event_type_path: '$.meta.kind' });
+  const byHeader = await buildEndpointWithToken(server.db, owner.projectId, { event_type_source: 'header', event_type_path: 'X-Event-Type' });
+  const typeOf = async (path: string, raw: string, headers: Record<string, string> = {}) => {
+    const { body } = await post(path, raw, headers);
+    return (await storedEvent(path === byBody.ingestPath ? byBody.id : byHeader.id, body.data.event_id)).eventType;
+  };
+  expect(await typeOf(byBody.ingestPath, '{"meta":{"kind":"invoice.paid"}}')).toBe('invoice.paid');
+  expect(await typeOf(byBody.ingestPath, '{"meta":{}}')).toBeNull();
+  expect(await typeOf(byBody.ingestPath, 'not json', { 'content-type': 'text/plain' })).toBeNull();
+  expect(await typeOf(byBody.ingestPath, '{"meta":{"kind":"a\\u0000b"}}')).toBeNull();
+  expect(await typeOf(byHeader.ingestPath, '{}', { 'X-Event-Type': 'order.created' })).toBe('order.created');
+  expect(await typeOf(byHeader.ingestPath, '{}')).toBeNull();
 });
 
-it('answers 415 to a body that is not JSON and 400 to malformed JSON', async () => {
+it('answers the same 401 to an unknown token and to a deleted endpoint\'s token', async () => {
+  const deleted = await buildEndpointWithToken(server.db, owner.projectId, { deletedAt: new Date() });
+  for (const path of ['/pull/pes_unknown', deleted.ingestPath]) {
+    const { status, body } = await post(path, '{}');
+    expect(status).toBe(401);
+    expect(body.error).toEqual({ code: 'UNAUTHORIZED', message: 'Invalid or missing ingest credentials' });
+  }
+});
+
+it('answers 413 beyond the body cap and accepts a body of exactly the cap; records the refusal', async () => {
   const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
-  const raw = (text: string, contentType: string) =>
-    sender(endpoint.token).POST(INGEST, {
-      params: { path: { id: endpoint.id } },
-      body: text as never,
-      bodySerializer: (b) => b as unknown as string,
-      headers: { 'Content-Type': contentType },
-    });
-  expect((await raw('a=1', 'application/x-www-form-urlencoded')).response.status).toBe(415);
-  expect((await raw('{"a":', 'application/json')).response.status).toBe(400);
-  expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(0);
+  const { status, body } = await post(endpoint.ingestPath, 'x'.repeat(4097), { 'content-type': 'text/plain' });
+  expect(status).toBe(413);
+  expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
+  expect((await post(endpoint.ingestPath, 'x'.repeat(4096), { 'content-type': 'text/plain' })).status).toBe(202);
+  expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(1);
+  const rejections = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: endpoint.id } });
+  expect(rejections.map((r) => r.reason)).toEqual(['too_large']);
 });
 
 it('answers 503 ENDPOINT_PAUSED and stores nothing while the endpoint is paused', async () => {
   const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
   const path = { id: endpoint.id };
   await server.client(owner.apiKey).POST('/v1/pull-endpoints/{id}/pause', { params: { path } });
-  const { error, response } = await sender(endpoint.token).POST(INGEST, { params: { path }, body: { a: 1 } });
-  expect(response.status).toBe(503);
-  expect(error!.error.code).toBe('ENDPOINT_PAUSED');
+  const { status, body } = await post(endpoint.ingestPath, '{}');
+  expect(status).toBe(503);
+  expect(body.error.code).toBe('ENDPOINT_PAUSED');
   expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(0);
 
   await server.client(owner.apiKey).POST('/v1/pull-endpoints/{id}/resume', { params: { path } });
-  expect((await sender(endpoint.token).POST(INGEST, { params: { path }, body: { a: 1 } })).response.status).toBe(202);
+  expect((await post(endpoint.ingestPath, '{}')).status).toBe(202);
+});
+
+it('answers with the endpoint\'s ingest_response_code, 204 without a body', async () => {
+  const ok = await buildEndpointWithToken(server.db, owner.projectId, { ingest_response_code: 200 });
+  const empty = await buildEndpointWithToken(server.db, owner.projectId, { ingest_response_code: 204 });
+  expect((await post(ok.ingestPath, '{}')).status).toBe(200);
+  const { status, body } = await post(empty.ingestPath, '{}');
+  expect(status).toBe(204);
+  expect(body).toBeUndefined();
+  expect(await server.db.pullEvent.count({ where: { pullEndpointId: empty.id } })).toBe(1);
+});
+
+it('refuses a compressed body with 415 instead of storing bytes it cannot vouch for', async () => {
+  const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+  const { status, body } = await post(endpoint.ingestPath, '{}', { 'content-encoding': 'gzip' });
+  expect(status).toBe(415);
+  expect(body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
 });
 
 it('gives ids that grow in the order events are stored, even under concurrent ingest', async () => {
   const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
-  const results = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => sender(endpoint.token).POST(INGEST, { params: { path: { id: endpoint.id } }, body: { i } })),
-  );
-  const ids = results.map((r) => r.data!.data.event_id);
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => post(endpoint.ingestPath, JSON.stringify({ i }))));
+  const ids = results.map((r) => r.body.data.event_id);
   expect(new Set(ids).size).toBe(40);
   const rows = await server.db.pullEvent.findMany({ where: { pullEndpointId: endpoint.id }, orderBy: { id: 'asc' } });
   expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
   for (const row of rows) expect(row.receivedAt.getTime()).toBe(parseInt(row.id.replaceAll('-', '').slice(0, 12), 16));
+  const endpointRow = await server.db.pullEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+  expect(endpointRow.lastEventId).toBe(rows.at(-1)!.id);
 });

@@ -52,7 +52,8 @@ export class ContractChecker {
     if (!validate) {
       const operation = this.spec.paths[schemaPath]?.[method];
       if (!operation) throw new Error(`contract: ${method.toUpperCase()} ${schemaPath} is not in openapi.yaml`);
-      const declared = operation.responses[status];
+      // An exact status wins over a range (`2XX`), as OpenAPI says.
+      const declared = operation.responses[status] ?? operation.responses[`${status[0]}XX`];
       if (!declared) {
         throw new Error(`contract: ${method.toUpperCase()} ${schemaPath} answered ${status}, which is not declared`);
       }
@@ -62,7 +63,7 @@ export class ContractChecker {
       }
       const pointer = declared.$ref
         ? `openapi.json${declared.$ref}/content/application~1json/schema`
-        : `openapi.json#/paths/${schemaPath.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}/responses/${status}/content/application~1json/schema`;
+        : `openapi.json#/paths/${schemaPath.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}/responses/${operation.responses[status] ? status : `${status[0]}XX`}/content/application~1json/schema`;
       validate = this.ajv.compile({ $ref: pointer });
       this.validators.set(key, validate);
     }

@@ -3,6 +3,10 @@ import type { Database } from '../../src/db/prisma';
 import { createApiKey, createProject } from '../../src/projects/repository';
 import { createEndpoint } from '../../src/pull-endpoints/endpoints';
 import { seedEvents } from '../../src/pull-events/seed';
+import type { components } from '../../generated/openapi';
+import { testSecretBox } from './server';
+
+type PullEndpointCreate = components['schemas']['PullEndpointCreate'];
 
 export interface TestProject {
   projectId: string;
@@ -27,17 +31,14 @@ export async function buildEndpoint(db: Database, projectId: string, overrides: 
 export async function buildEndpointWithToken(
   db: Database,
   projectId: string,
-  overrides: { deletedAt?: Date; retentionDays?: number; eventTypeSource?: object } = {},
+  overrides: { deletedAt?: Date } & Omit<PullEndpointCreate, 'name'> = {},
 ) {
-  const { row, secretToken } = await createEndpoint(db, projectId, {
-    name: 'test endpoint',
-    ...(overrides.retentionDays !== undefined && { retention_days: overrides.retentionDays }),
-    ...(overrides.eventTypeSource !== undefined && { event_type_source: overrides.eventTypeSource as never }),
-  });
-  if (overrides.deletedAt) {
-    await db.pullEndpoint.update({ where: { id: row.id }, data: { deletedAt: overrides.deletedAt } });
+  const { deletedAt, ...settings } = overrides;
+  const { row, secretToken } = await createEndpoint({ db, box: testSecretBox() }, projectId, { name: 'test endpoint', ...settings });
+  if (deletedAt) {
+    await db.pullEndpoint.update({ where: { id: row.id }, data: { deletedAt } });
   }
-  return { id: row.id, token: secretToken };
+  return { id: row.id, token: secretToken, ingestPath: `/pull/${secretToken}` };
 }
 
 export async function buildEvents(db: Database, endpointId: string, count: number): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,5 +48,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.DATABASE_URL = url;
   process.env.VALIDATE_RESPONSES = '1';
+  // Every service the tests start (in-process or as a child) seals HMAC secrets with this key.
+  process.env.SECRET_ENCRYPTION_KEY ??= `test:${randomBytes(32).toString('base64')}`;
   process.env.LOG_LEVEL ??= 'silent';
 }

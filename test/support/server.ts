@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createApp } from '../../src/app';
+import { createSecretBox, parseEncryptionKey, type SecretBox } from '../../src/auth/encryption';
 import type { HttpSettings } from '../../src/config';
 import { createPullEventsClient, type PullEventsClient } from '../../src/client';
 import { createPrismaClient, type Database } from '../../src/db/prisma';
@@ -15,6 +16,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** The box sealing HMAC secrets with the tests' key (set by global-setup.ts). */
+export function testSecretBox(): SecretBox {
+  return createSecretBox(parseEncryptionKey(process.env.SECRET_ENCRYPTION_KEY!));
+}
+
 export function testDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is set by test/support/global-setup.ts');
@@ -22,13 +28,17 @@ export function testDatabaseUrl(): string {
 }
 
 /** The real app, with response validation on, listening on a free port over the test database. */
-export async function startTestServer(options: { db?: Database; redis?: Redis } & Partial<HttpSettings> = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { db?: Database; redis?: Redis; box?: SecretBox } & Partial<HttpSettings> = {},
+): Promise<TestServer> {
   const db = options.db ?? createPrismaClient(testDatabaseUrl());
   const app = createApp({
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
     validateResponses: true,
     validateRequests: true,
-    publicBaseUrl: 'http://127.0.0.1',
+    ingestBaseUrl: 'http://127.0.0.1',
+    trustProxy: false,
+    box: testSecretBox(),
     bodyLimitBytes: 64 * 1024,
     ingestBodyLimitBytes: 1024 * 1024,
     apiRateLimitPerMinute: 0,

@@ -27,7 +27,7 @@ async function oldEvents(endpointId: string, count: number, daysAgo: number) {
   let last: string | undefined;
   const ids = Array.from({ length: count }, () => (last = nextEventId(last, Date.now() - daysAgo * DAY)));
   await server.db.pullEvent.createMany({
-    data: ids.map((id) => ({ pullEndpointId: endpointId, id, eventType: 'old', receivedAt: new Date(Date.now() - daysAgo * DAY), payload: { id } })),
+    data: ids.map((id) => ({ pullEndpointId: endpointId, id, eventType: 'old', receivedAt: new Date(Date.now() - daysAgo * DAY), payload: Buffer.from(JSON.stringify({ id })) })),
   });
   return ids;
 }
@@ -60,7 +60,7 @@ it('keeps payloads of events deleted within the grace period', async () => {
 });
 
 it('deletes and erases events older than the endpoint’s retention_days; they then answer 410', async () => {
-  const { id: endpointId } = await buildEndpointWithToken(server.db, owner.projectId, { retentionDays: 7 });
+  const { id: endpointId } = await buildEndpointWithToken(server.db, owner.projectId, { retention_days: 7 });
   const old = await oldEvents(endpointId, 9, 8);
   const recent = await oldEvents(endpointId, 2, 6);
 
@@ -108,7 +108,7 @@ it('runs once from the CLI with --json', async () => {
   await markDeleted(server.db, endpointId, id!, new Date(Date.now() - 1000), owner.apiKeyId);
   const result = await runTs('src/cli/index.ts', ['sweep', '--json'], { ...process.env, DATABASE_URL: testDatabaseUrl() });
   expect(result.code).toBe(0);
-  expect(JSON.parse(result.stdout)).toEqual({ erased: expect.any(Number), expired: expect.any(Number) });
+  expect(JSON.parse(result.stdout)).toEqual({ erased: expect.any(Number), expired: expect.any(Number), rejectionsTrimmed: expect.any(Number) });
   expect((await rowsOf(endpointId))[0]!.payloadErasedAt).not.toBeNull();
 });
 
@@ -116,7 +116,7 @@ it('sweeps on an interval inside the service until stopped', async () => {
   const endpointId = await buildEndpoint(server.db, owner.projectId);
   const [id] = await buildEvents(server.db, endpointId, 1);
   await markDeleted(server.db, endpointId, id!, new Date(), owner.apiKeyId);
-  const sweeper = startSweeper(server.db, { intervalMs: 50, graceSeconds: 0, batchSize: 100 }, pino({ level: 'silent' }));
+  const sweeper = startSweeper(server.db, { intervalMs: 50, graceSeconds: 0, batchSize: 100, rejectionsKept: 1000 }, pino({ level: 'silent' }));
   try {
     await waitFor(async () => (await rowsOf(endpointId))[0]!.payloadErasedAt !== null, 10_000, 'the in-service sweeper');
   } finally {
