@@ -9,7 +9,7 @@ import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
 import { API_SPEC_PATH } from './paths';
 import { errorHandler, notFound } from './http/error-handler';
-import { redactIngestToken } from './http/redact';
+import { redactedRequest } from './http/redact';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
 import { createRateLimiter } from './http/rate-limit';
@@ -51,7 +51,7 @@ export function createApp(options: AppOptions): Express {
       logger,
       genReqId: (req) => req.id,
       // An ingest URL's last segment is its secret token: it never reaches a log line.
-      serializers: { req: (req: { url?: string }) => ({ ...req, url: req.url && redactIngestToken(req.url) }) },
+      serializers: { req: redactedRequest },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );

@@ -71,10 +71,15 @@ export function standardWebhooksKey(secret: string): Buffer | undefined {
   return key.length > 0 ? key : undefined;
 }
 
+/** A Standard Webhooks header, or Svix's name for it (`svix-id`, ...) when the default is absent. */
+function standardHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  return header(headers, name) ?? (name.startsWith('webhook-') ? header(headers, `svix-${name.slice('webhook-'.length)}`) : undefined);
+}
+
 function verifyStandardWebhooks(settings: HmacSettings, headers: IncomingHttpHeaders, body: Buffer, nowMs: number): SignatureVerdict {
-  const signatures = header(headers, settings.headerName);
-  const id = header(headers, 'webhook-id');
-  const timestamp = header(headers, settings.timestampHeaderName ?? 'webhook-timestamp');
+  const signatures = standardHeader(headers, settings.headerName);
+  const id = standardHeader(headers, 'webhook-id');
+  const timestamp = standardHeader(headers, settings.timestampHeaderName ?? 'webhook-timestamp');
   if (!signatures || !id || !timestamp) return 'missing_signature';
   const key = standardWebhooksKey(settings.secret);
   if (!key) return 'bad_signature';

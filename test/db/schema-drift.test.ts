@@ -54,6 +54,8 @@ function expectedType(field: Field): string {
       return 'bigint';
     case 'Boolean:':
       return 'boolean';
+    case 'Bytes:':
+      return 'bytea';
   }
   throw new Error(`schema-drift test: add a type mapping for ${field.type} @db.${native}`);
 }
@@ -68,7 +70,7 @@ it('has exactly the tables and columns of schema.prisma, with their types, nulla
       .filter((field) => field.kind === 'scalar' || field.kind === 'enum')
       .map((field) => ({
         column: `${tableOf(model)}.${columnOf(field)}`,
-        type: expectedType(field),
+        type: `${expectedType(field)}${field.isList ? '[]' : ''}`,
         notNull: field.isRequired,
         hasDefault: field.hasDefaultValue,
       })),

@@ -1,6 +1,6 @@
-import { contract } from '../support/contract';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
+import { postWebhook } from '../support/webhooks';
 
 let server: TestServer;
 let owner: TestProject;
@@ -11,14 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** A webhook as a provider sends it: a POST to the bare URL, nothing else configured. */
-async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.baseUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
-  const text = await response.text();
-  const json = text ? (JSON.parse(text) as Record<string, never>) : undefined;
-  if (response.status !== 204) contract.check('/pull/{token}', 'POST', response.status, response.headers, json);
-  return { status: response.status, body: json as unknown as { data: { event_id: string; received_at: string; duplicate: boolean }; error: { code: string; message: string } }, headers: response.headers };
-}
+const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) => postWebhook(server.baseUrl, path, body, headers);
 
 async function storedEvent(endpointId: string, eventId: string) {
   return server.db.pullEvent.findUniqueOrThrow({ where: { pullEndpointId_id: { pullEndpointId: endpointId, id: eventId } } });

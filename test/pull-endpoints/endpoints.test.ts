@@ -25,27 +25,42 @@ async function create(body: PullEndpointCreate = { name: 'orders' }) {
 
 describe('create', () => {
   it('returns the endpoint with its ingest URL and a secret token of which only a hash is stored', async () => {
-    const endpoint = await create({ name: 'orders', description: 'shop', retention_days: 7, event_type_source: { json_path: '$.type' } });
+    const endpoint = await create({ name: 'orders', description: 'shop', retention_days: 7, event_type_source: 'body', event_type_path: '$.type' });
     expect(endpoint).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'orders',
       description: 'shop',
       retention_days: 7,
-      event_type_source: { json_path: '$.type' },
+      event_type_source: 'body',
+      event_type_path: 'type',
       status: 'active',
-      ingest_url: `http://127.0.0.1/ingest/${endpoint.id}`,
+      ingest_url: `http://127.0.0.1/pull/${endpoint.secret_token}`,
+      verify_static_token: false,
+      token_header_name: null,
+      token_query_param: null,
+      token_value_set: false,
+      verify_hmac: false,
+      hmac_scheme: null,
+      hmac_header_name: null,
+      hmac_secret_set: false,
+      timestamp_header_name: null,
+      timestamp_ttl_seconds: null,
+      verify_ip_allowlist: false,
+      allowed_cidrs: [],
+      ingest_response_code: 202,
+      idempotency_header_names: [],
       created_at: expect.any(String),
       updated_at: expect.any(String),
-      secret_token: expect.stringMatching(/^pes_/),
+      secret_token: expect.stringMatching(/^pes_[A-Za-z0-9_-]{32}$/),
     });
     const row = await server.db.pullEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
     expect(row.secretTokenHash).toBe(sha256Hex(endpoint.secret_token));
     expect(JSON.stringify(row)).not.toContain(endpoint.secret_token);
   });
 
-  it('defaults to no description, no retention and the X-Event-Type header', async () => {
+  it('defaults to no description, no retention and no event type extraction', async () => {
     const endpoint = await create({ name: 'plain' });
-    expect(endpoint).toMatchObject({ description: null, retention_days: null, event_type_source: { header: 'X-Event-Type' } });
+    expect(endpoint).toMatchObject({ description: null, retention_days: null, event_type_source: null, event_type_path: null });
   });
 
   it.each([
@@ -53,8 +68,17 @@ describe('create', () => {
     ['an empty name', { name: '' }, /name/],
     ['an unknown field', { name: 'x', colour: 'red' }, /colour|additional/],
     ['retention_days 0', { name: 'x', retention_days: 0 }, /retention_days/],
-    ['a JSON path that is not a dot path', { name: 'x', event_type_source: { json_path: 'type' } }, /event_type_source/],
-    ['two event type sources', { name: 'x', event_type_source: { header: 'X-A', json_path: '$.a' } }, /event_type_source/],
+    ['a body path that is not a dot path', { name: 'x', event_type_source: 'body', event_type_path: 'a..b' }, /event_type_path/],
+    ['an event type source without a path', { name: 'x', event_type_source: 'header' }, /event_type_path is required/],
+    ['an unknown event type source', { name: 'x', event_type_source: 'json' }, /event_type_source/],
+    ['verify_hmac without a secret', { name: 'x', verify_hmac: true, hmac_scheme: 'github' }, /verify_hmac needs hmac_secret/],
+    ['the hex scheme without a header', { name: 'x', verify_hmac: true, hmac_secret: 'secret-value' }, /needs hmac_header_name/],
+    ['a standard_webhooks secret that is not whsec_ base64', { name: 'x', verify_hmac: true, hmac_scheme: 'standard_webhooks', hmac_secret: 'not base64!' }, /whsec_/],
+    ['a static token in both a header and a query parameter', { name: 'x', verify_static_token: true, token_value: 'a-static-token-0123', token_header_name: 'X-T', token_query_param: 't' }, /exactly one/],
+    ['a static token shorter than 16 characters', { name: 'x', token_value: 'short' }, /token_value/],
+    ['an invalid CIDR', { name: 'x', allowed_cidrs: ['10.0.0.0/33', 'example.com'] }, /not an IP address or CIDR range: 10.0.0.0\/33, example.com/],
+    ['an IP allowlist without entries', { name: 'x', verify_ip_allowlist: true }, /allowed_cidrs/],
+    ['a response code outside 2xx', { name: 'x', ingest_response_code: 302 }, /ingest_response_code/],
   ])('rejects %s with 400', async (_case, body, message) => {
     const { error, response } = await api().POST('/v1/pull-endpoints', { body: invalid(body) });
     expect(response.status).toBe(400);

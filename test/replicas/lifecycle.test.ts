@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { postWebhook } from '../support/webhooks';
 import { createPullEventsClient } from '../../src/client';
 import { createPrismaClient, type Database } from '../../src/db/prisma';
 import { contract } from '../support/contract';
@@ -44,15 +45,23 @@ it('never writes API keys or ingest tokens to its logs', async () => {
     const wrongKey = 'pek_deadbeef_ThisIsNotARealKeyButStillASecret';
     await createPullEventsClient({ baseUrl: service.baseUrl, apiKey: owner.apiKey }).GET('/v1/pull-endpoints', {});
     await createPullEventsClient({ baseUrl: service.baseUrl, apiKey: wrongKey }).GET('/v1/pull-endpoints', {});
-    await createPullEventsClient({ baseUrl: service.baseUrl, apiKey: endpoint.token }).POST('/ingest/{id}', { params: { path: { id: endpoint.id } }, body: { a: 1 } });
-    await fetch(`${service.baseUrl}/ingest/${endpoint.id}`, {
-      method: 'POST',
-      headers: { 'X-Ingest-Token': endpoint.token, 'Content-Type': 'application/json' },
-      body: '{"b": 2}',
+    const hmacSecret = 'whsec_bG9nLXRlc3Qtc2VjcmV0LXZhbHVl';
+    const tokenValue = 'static-token-value-never-logged';
+    const { id, token } = endpoint;
+    await createPullEventsClient({ baseUrl: service.baseUrl, apiKey: owner.apiKey }).PATCH('/v1/pull-endpoints/{id}', {
+      params: { path: { id } },
+      body: { verify_hmac: true, hmac_scheme: 'standard_webhooks', hmac_secret: hmacSecret, verify_static_token: true, token_query_param: 'key', token_value: tokenValue },
     });
+    // Accepted by the URL, refused by the checks, sent to unknown routes under /pull: none of it may log a secret.
+    expect((await postWebhook(service.baseUrl, `/pull/${token}?key=${tokenValue}`, '{"a": 1}')).status).toBe(401);
+    expect((await postWebhook(service.baseUrl, `/pull/${token}/`, '{"b": 2}')).status).toBe(401);
+    expect((await fetch(`${service.baseUrl}/pull/${token}`)).status).toBe(404);
+    const notFound = await (await fetch(`${service.baseUrl}/pull/${token}/extra`, { method: 'POST' })).text();
+    expect(notFound).not.toContain(token);
     const log = service.child.output();
     expect(log).toContain('request completed');
-    for (const secret of [owner.apiKey, wrongKey, endpoint.token]) expect(log).not.toContain(secret);
+    expect(log).toContain('/pull/[redacted]');
+    for (const secret of [owner.apiKey, wrongKey, token, hmacSecret, tokenValue]) expect(log).not.toContain(secret);
   } finally {
     expect(await service.stop()).toBe(0);
   }

@@ -44,7 +44,10 @@ it('erases headers and payloads of deleted events in bounded batches, and leaves
 
   const rows = await rowsOf(endpointId);
   for (const row of rows.slice(0, 15)) expect(row).toMatchObject({ payload: null, headers: {}, payloadErasedAt: expect.any(Date) });
-  for (const row of rows.slice(15)) expect(row).toMatchObject({ payloadErasedAt: null, payload: expect.objectContaining({ id: row.id }) });
+  for (const row of rows.slice(15)) {
+    expect(row.payloadErasedAt).toBeNull();
+    expect(JSON.parse(Buffer.from(row.payload!).toString('utf8'))).toMatchObject({ id: row.id });
+  }
   const preview = await server.client(owner.apiKey).GET('/v1/pull-endpoints/{id}/events/{event_id}', {
     params: { path: { id: endpointId, event_id: ids[0]! }, query: { preview: true } },
   });
