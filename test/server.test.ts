@@ -1,9 +1,11 @@
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPullEventsClient } from '../src/client';
 import { contract } from './support/contract';
 import { runTs, startTs, waitFor } from './support/processes';
+import { testDatabaseUrl } from './support/server';
 
 // `npm start` on a fresh machine: no DATABASE_URL, so the service runs its embedded PostgreSQL.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pull-events-start-'));
@@ -18,6 +20,7 @@ const env: NodeJS.ProcessEnv = {
   LOG_LEVEL: 'info',
 };
 delete env.DATABASE_URL;
+delete env.SECRET_ENCRYPTION_KEY;
 const baseUrl = `http://127.0.0.1:${port}`;
 
 async function startService() {
@@ -58,6 +61,14 @@ it('starts on an embedded database, hands out a dev key once, and answers a batc
     expect(response.status).toBe(200);
     expect(data!.data.results.map((r) => r.outcome)).toEqual(['deleted', 'deleted']);
     expect(service.output()).not.toContain('authorization":"Bearer');
+
+    // The key sealing HMAC secrets was generated into the data directory, like the dev key.
+    const secretKeyFile = path.join(dataDir, 'secret-encryption-key');
+    expect(fs.statSync(secretKeyFile).mode & 0o777).toBe(0o600);
+    const signed = await client.POST('/v1/pull-endpoints', {
+      body: { name: 'signed', verify_hmac: true, hmac_scheme: 'github', hmac_secret: 'a-secret-across-restarts' },
+    });
+    fs.writeFileSync(path.join(dataDir, 'test-signed-url'), signed.data!.data.ingest_url);
   } finally {
     expect(await stop(service)).toBe(0);
   }
@@ -75,8 +86,22 @@ it('keeps its data across restarts and does not create a second dev key', async 
       body: { message_ids: ['01935abc-def0-7123-4567-890abcdef012'] },
     });
     expect(response.status).toBe(404);
+
+    // The HMAC secret sealed before the restart still opens: the generated key was kept.
+    const url = new URL(fs.readFileSync(path.join(dataDir, 'test-signed-url'), 'utf8'));
+    const body = '{"zen":"Keep it logically awesome."}';
+    const signature = `sha256=${createHmac('sha256', 'a-secret-across-restarts').update(body).digest('hex')}`;
+    const webhook = await fetch(`${baseUrl}${url.pathname}`, { method: 'POST', body, headers: { 'X-Hub-Signature-256': signature } });
+    expect(webhook.status).toBe(202);
   } finally {
     expect(await stop(service)).toBe(0);
   }
   expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8')).toBe(keyBefore);
+});
+
+it('refuses to start on a real database without SECRET_ENCRYPTION_KEY, saying what to set', async () => {
+  const result = await runTs('src/server.ts', [], { ...env, DATABASE_URL: testDatabaseUrl() });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/SECRET_ENCRYPTION_KEY is not set.*openssl rand -base64 32/);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
 });
