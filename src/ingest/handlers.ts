@@ -11,7 +11,7 @@ import { meta } from '../http/request-id';
 import { eventTypeOf } from './event-type';
 import { storedHeaders, storedQuery } from './headers';
 import { findEndpointByToken, recordRejection, storeEvent, type IngestEndpointRow } from './repository';
-import { idempotencyKey, ipAllowed, signatureRefusal, staticTokenRefusal } from './verification';
+import { displayAddress, idempotencyKey, ipAllowed, signatureRefusal, staticTokenRefusal } from './verification';
 
 export interface IngestOptions {
   db: Database;
@@ -80,7 +80,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
       await recordRejection(db, {
         endpointId: endpoint.id,
         reason,
-        sourceIp: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+        sourceIp: displayAddress(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
         method: req.method,
         queryString: storedQuery(query, endpoint.token_query_param),
         contentType: contentType ?? null,

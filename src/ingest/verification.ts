@@ -18,6 +18,11 @@ function senderAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   }
 }
 
+/** The sender's address as people write it: `::ffff:127.0.0.1` is 127.0.0.1. */
+export function displayAddress(ip: string): string {
+  return senderAddress(ip)?.toString() ?? ip;
+}
+
 export function ipAllowed(endpoint: Pick<IngestEndpointRow, 'verify_ip_allowlist' | 'allowed_cidrs'>, ip: string): boolean {
   if (!endpoint.verify_ip_allowlist) return true;
   const address = senderAddress(ip);
