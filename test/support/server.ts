@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp } from '../../src/app';
 import { createSecretBox, parseEncryptionKey, type SecretBox } from '../../src/auth/encryption';
 import type { HttpSettings } from '../../src/config';
@@ -29,7 +29,7 @@ export function testDatabaseUrl(): string {
 
 /** The real app, with response validation on, listening on a free port over the test database. */
 export async function startTestServer(
-  options: { db?: Database; redis?: Redis; box?: SecretBox } & Partial<HttpSettings> = {},
+  options: { db?: Database; redis?: Redis; box?: SecretBox; logger?: Logger } & Partial<HttpSettings> = {},
 ): Promise<TestServer> {
   const db = options.db ?? createPrismaClient(testDatabaseUrl());
   const app = createApp({
