@@ -64,7 +64,10 @@ export interface paths {
         head?: never;
         /**
          * Update a pull endpoint
-         * @description Changes only the fields sent; `null` clears `description` or `retention_days`.
+         * @description Changes only the fields sent; `null` clears a nullable field (`""` clears
+         *     `event_type_source` too). The resulting configuration must be complete: `verify_hmac`
+         *     needs an `hmac_secret` (sent now or before), `verify_static_token` a `token_value` and one
+         *     place to find it, `verify_ip_allowlist` at least one entry in `allowed_cidrs`.
          */
         patch: operations["updatePullEndpoint"];
         trace?: never;

@@ -6,6 +6,7 @@ import { waitFor } from '../support/processes';
 import { buildEndpoint, buildEndpointWithToken, buildEvents, buildProject, markDeleted, type TestProject } from '../support/factories';
 import { runTs } from '../support/processes';
 import { startTestServer, testDatabaseUrl, type TestServer } from '../support/server';
+import { postWebhook } from '../support/webhooks';
 
 const DAY = 86_400_000;
 const settings = { graceSeconds: 0, batchSize: 7 };
@@ -79,6 +80,24 @@ it('deletes and erases events older than the endpoint’s retention_days; they t
     params: { path: { id: endpointId, event_id: old[0]! } },
   });
   expect(response.status).toBe(410);
+});
+
+it('keeps the newest rejections of each endpoint and none of a deleted endpoint', async () => {
+  const live = await buildEndpointWithToken(server.db, owner.projectId);
+  const deleted = await buildEndpointWithToken(server.db, owner.projectId);
+  for (const endpoint of [live, deleted]) {
+    await server.client(owner.apiKey).POST('/v1/pull-endpoints/{id}/pause', { params: { path: { id: endpoint.id } } });
+    for (let i = 0; i < 5; i++) expect((await postWebhook(server.baseUrl, endpoint.ingestPath, '{}')).status).toBe(503);
+  }
+  await server.client(owner.apiKey).DELETE('/v1/pull-endpoints/{id}', { params: { path: { id: deleted.id } } });
+  const before = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: live.id }, orderBy: { id: 'asc' } });
+
+  const result = await sweep(server.db, { ...settings, rejectionsKept: 2 });
+
+  const kept = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: live.id }, orderBy: { id: 'asc' } });
+  expect(kept.map((r) => r.id)).toEqual(before.slice(-2).map((r) => r.id));
+  expect(await server.db.pullEndpointRejection.count({ where: { pullEndpointId: deleted.id } })).toBe(0);
+  expect(result.rejectionsTrimmed).toBeGreaterThanOrEqual(8);
 });
 
 it('erases every payload of a deleted endpoint', async () => {
