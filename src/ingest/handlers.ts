@@ -77,6 +77,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
       // A body left unread is not drained: the connection closes after the answer.
       if (sizeBytes === undefined) res.setHeader('Connection', 'close');
       const announced = Number(req.headers['content-length']);
+      // The sender gets its answer even when the record cannot be written.
       await recordRejection(db, {
         endpointId: endpoint.id,
         reason,
@@ -86,7 +87,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
         contentType: contentType ?? null,
         sizeBytes: sizeBytes ?? (Number.isSafeInteger(announced) ? announced : null),
         headers: storedHeaders(req.headers, endpoint.token_header_name),
-      });
+      }).catch((failure: unknown) => req.log?.error({ err: failure }, 'recording a rejected webhook failed'));
       throw error;
     };
 
