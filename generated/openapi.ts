@@ -1457,6 +1457,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["IngestUnauthorized"];
             403: components["responses"]["IngestForbidden"];
             413: components["responses"]["PayloadTooLarge"];

@@ -106,8 +106,15 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     try {
       body = await readBody(req, bodyLimitBytes);
     } catch (error) {
-      if ((error as { type?: string }).type !== 'entity.too.large') throw error;
-      return refuse('too_large', new AppError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimitBytes} bytes`));
+      const type = (error as { type?: string }).type;
+      if (type === 'entity.too.large') {
+        return refuse('too_large', new AppError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimitBytes} bytes`));
+      }
+      // The sender went away (or cut the body short): nothing to store, and no fault of ours.
+      if (type === 'request.aborted' || type === 'stream.not.readable' || type === 'request.size.invalid') {
+        throw AppError.invalidRequest('the request body was cut off before its announced length');
+      }
+      throw error;
     }
     const signature = signatureRefusal(endpoint, box, req.headers, body);
     if (signature) await refuse(signature, unauthorized(), body.length);

@@ -1,6 +1,10 @@
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/http/logger';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { postWebhook } from '../support/webhooks';
+import { waitFor } from '../support/processes';
 
 let server: TestServer;
 let owner: TestProject;
@@ -131,4 +135,43 @@ it('gives ids that grow in the order events are stored, even under concurrent in
   for (const row of rows) expect(row.receivedAt.getTime()).toBe(parseInt(row.id.replaceAll('-', '').slice(0, 12), 16));
   const endpointRow = await server.db.pullEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
   expect(endpointRow.lastEventId).toBe(rows.at(-1)!.id);
+});
+
+it('answers 400 when the body is cut off before its announced length, and stores nothing', async () => {
+  const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+  const url = new URL(`${server.baseUrl}${endpoint.ingestPath}`);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly part`);
+      socket.end();
+    });
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+  });
+  expect(answer).toMatch(/^HTTP\/1.1 400 /);
+  expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(0);
+});
+
+it('treats a sender that hangs up before its body is read as gone, not as a server error', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => done(null, lines.push(chunk.toString())) });
+  const logged = await startTestServer({ db: server.db, logger: createLogger('info', sink) });
+  try {
+    const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+    const url = new URL(`${logged.baseUrl}${endpoint.ingestPath}`);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n`);
+        socket.destroy();
+        resolve();
+      });
+    });
+    await waitFor(async () => lines.some((line) => line.includes('request')), 5000, 'the request to be logged');
+    expect(lines.filter((line) => JSON.parse(line).level >= 50)).toEqual([]);
+    expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(0);
+  } finally {
+    await logged.close();
+  }
 });
