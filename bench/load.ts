@@ -1,6 +1,7 @@
 /**
  * Load drivers: autocannon against an HTTP server, and the service's own SQL issued straight
- * through `pg`. Both give a Measurement computed the same way from every request's latency.
+ * through `pg` (`workerLoad`). Both give a Measurement computed the same way from every request's
+ * latency.
  */
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -61,6 +62,13 @@ function summarize(
   };
   latenciesOf.set(measurement, sorted);
   return measurement;
+}
+
+/** The run with the most requests per second. */
+export function best(runs: Measurement[]): Measurement {
+  const first = runs[0];
+  if (!first) throw new Error('no runs');
+  return runs.reduce((a, b) => (b.rps > a.rps ? b : a), first);
 }
 
 /** One Measurement of several runs of the same kind: all their requests over all their time. */
@@ -248,42 +256,61 @@ export interface DbLoad extends Window {
  * The database floor: per request, the service's API-key lookup and its batch-delete statement,
  * straight through `pg` from `connections` concurrent workers. Every id must come back deleted now.
  */
-export async function dbLoad(label: string, idsPerRequest: number, load: DbLoad): Promise<Measurement> {
-  const latencies: number[] = [];
-  const start = performance.now();
-  const deadline = load.durationSec === undefined ? Number.POSITIVE_INFINITY : start + load.durationSec * 1000;
-  let issued = 0;
-  let capped = false;
-  let lastEnd = start;
-
-  const worker = async () => {
-    while (performance.now() < deadline && (load.amount === undefined || issued < load.amount)) {
-      const batch = load.next();
-      if (!batch) {
-        capped = true;
-        return;
-      }
+export function dbLoad(label: string, idsPerRequest: number, load: DbLoad): Promise<Measurement> {
+  return workerLoad(label, idsPerRequest, load, () => {
+    const batch = load.next();
+    if (!batch) return undefined;
+    return async () => {
       const { endpointId, ids } = batch;
-      issued += 1;
-      const began = performance.now();
       const keySql = liveApiKeySql(load.keyHash);
       const key = await load.pool.query<{ id: string; project_id: string }>(keySql.text, keySql.values);
       const found = key.rows[0];
       if (!found) throw new Error('the API key was not found');
       const sql = batchDeleteSql(endpointId, found.project_id, found.id, ids);
       const result = await load.pool.query<{ deleted_now: boolean | null }>(sql.text, sql.values);
-      const ended = performance.now();
       const deletedNow = result.rows.filter((row) => row.deleted_now === true).length;
       if (deletedNow !== ids.length) throw new Error(`${label}: ${deletedNow} of ${ids.length} ids deleted: they were not fresh`);
+    };
+  });
+}
+
+/**
+ * Runs requests from `connections` concurrent workers until the window closes: `next` gives the
+ * work of one request (timed from its start to its end), or undefined when there is none left,
+ * which ends the run early (capped). Only requests ending within the window count.
+ */
+export async function workerLoad(
+  label: string,
+  idsPerRequest: number,
+  window: Window,
+  next: () => (() => Promise<void>) | undefined,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const deadline = window.durationSec === undefined ? Number.POSITIVE_INFINITY : start + window.durationSec * 1000;
+  let issued = 0;
+  let capped = false;
+  let lastEnd = start;
+
+  const worker = async () => {
+    while (performance.now() < deadline && (window.amount === undefined || issued < window.amount)) {
+      const request = next();
+      if (!request) {
+        capped = true;
+        return;
+      }
+      issued += 1;
+      const began = performance.now();
+      await request();
+      const ended = performance.now();
       if (ended <= deadline) {
         latencies.push(ended - began);
         lastEnd = ended;
       }
     }
   };
-  await Promise.all(Array.from({ length: load.connections }, worker));
+  await Promise.all(Array.from({ length: window.connections }, worker));
 
-  const durationSec =
-    load.durationSec === undefined || capped ? (lastEnd - start) / 1000 : load.durationSec;
-  return summarize(label, load.connections, idsPerRequest, latencies, durationSec, capped);
+  const durationSec = window.durationSec === undefined || capped ? (lastEnd - start) / 1000 : window.durationSec;
+  return summarize(label, window.connections, idsPerRequest, latencies, durationSec, capped);
 }

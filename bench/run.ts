@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --out DIR]`: measures POST /v1/pull-endpoints/{id}/events/delete-batch
- * against its floors in one run, prints a table and writes results.json and results.svg (into
- * bench/ unless --out says otherwise).
+ * and the ingest URL, POST /pull/<token>, against their floors in one run, prints a table and
+ * writes results.json and results.svg (into bench/ unless --out says otherwise).
  *
  *  1. the service over HTTP (auth, validation, database), 100 fresh ids per request, per concurrency;
  *  2. the database floor: the same two statements per request straight through pg;
@@ -9,7 +9,9 @@
  *     service on ids already deleted;
  *  4. the service with request validation off against on;
  *  5. 1 id against 100 ids per request, and p50 with a big table against a 10,000-row one;
- *  6. the service's peak RSS.
+ *  6. the service's peak RSS;
+ *  7. ingest (bench/ingest.ts): a ~2 KB webhook on one endpoint and on 16, HMAC on and off,
+ *     against the same SQL through pg.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,11 +21,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { hashApiKey } from '../src/auth/api-keys';
 import { createPrismaClient } from '../src/db/prisma';
 import { createProject } from '../src/projects/repository';
-import { noSecretBox } from '../src/auth/encryption';
+import { createSecretBox, generateEncryptionKey, noSecretBox, parseEncryptionKey } from '../src/auth/encryption';
 import { createEndpoint } from '../src/pull-endpoints/endpoints';
 import { seedEvents } from '../src/pull-events/seed';
-import { dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
-import { checkTargets, formatReport, renderSvg, rowsLabel, type BenchResults } from './report';
+import { renderSvg } from './chart';
+import { ingestSection } from './ingest';
+import { best, dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
+import { checkTargets, formatReport, rowsLabel, type BenchResults } from './report';
 import {
   createBenchDatabase,
   describeMachine,
@@ -53,6 +57,8 @@ const SETTINGS = QUICK
       jitWarmupRequests: 100,
       /** Unmeasured passes deleting the whole small table (then undeleting it) before its p50 run. */
       smallTablePasses: 1,
+      /** Section 7: six runs per concurrency, then four half runs for the HMAC cost. */
+      ingest: { concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25 },
     }
   : {
       durationSec: 6,
@@ -63,6 +69,7 @@ const SETTINGS = QUICK
       bigTableRows: 5_000_000,
       jitWarmupRequests: 1000,
       smallTablePasses: 3,
+      ingest: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1 },
     };
 const POOL_SIZE = 16;
 const SMALL_TABLE_ROWS = 10_000;
@@ -193,9 +200,11 @@ async function main(): Promise<void> {
   await control.query('VACUUM (ANALYZE) pull_events');
 
   log('starting the service twice (request validation on, and off) as child processes');
+  // One key per run: the bench seals the ingest endpoints' HMAC secrets, the service opens them.
+  const encryptionKey = generateEncryptionKey();
   const started = await Promise.allSettled([
-    startService('service', database.url, POOL_SIZE),
-    startService('service (VALIDATE_REQUESTS=0)', database.url, POOL_SIZE, { VALIDATE_REQUESTS: '0' }),
+    startService('service', database.url, { poolSize: POOL_SIZE, encryptionKey }),
+    startService('service (VALIDATE_REQUESTS=0)', database.url, { poolSize: POOL_SIZE, encryptionKey, env: { VALIDATE_REQUESTS: '0' } }),
   ]);
   for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
   const failed = started.find((result) => result.status === 'rejected');
@@ -312,7 +321,6 @@ async function main(): Promise<void> {
     if (c === heaviest) heaviestPeak = peakRssMb(service.pid);
     dbFloorRuns.push(await freshRun('database floor (pg), fresh ids', c, IDS, overPg('database floor (pg), fresh ids')));
   }
-  const best = (runs: Measurement[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   const serviceBest = best(serviceRuns);
   const dbFloorBest = best(dbFloorRuns);
 
@@ -390,6 +398,18 @@ async function main(): Promise<void> {
   const bigRun = await latencyRun(fresh, `p50, ${rowsLabel(bigRows)}-row table`);
   log(`p50 with ${bigRows} rows in the table: ${bigRun.p50Ms} ms (against ${smallRun.p50Ms} ms with ${smallRows})`);
 
+  // ---- 7: ingest, after the delete-batch runs: the events it stores change none of them -----
+  const ingest = await ingestSection({
+    control,
+    floorPool,
+    db: prisma,
+    box: createSecretBox(parseEncryptionKey(encryptionKey)),
+    projectId: project.id,
+    service,
+    log,
+    settings: { ...SETTINGS.ingest, jitWarmupRequests: SETTINGS.jitWarmupRequests },
+  });
+
   // ---- 6: memory ----------------------------------------------------------------------------
   // Without the reset, VmHWM of the heaviest run is the peak over the process's life so far.
   const lifetimePeak = Math.max(peakBefore, peakRssMb(service.pid));
@@ -455,6 +475,7 @@ async function main(): Promise<void> {
       targetMb: 200,
       pid: service.pid,
     },
+    ingest,
   };
   const results: BenchResults = { ...body, targets: checkTargets(body) };
 

@@ -2,7 +2,6 @@
  * What a benchmark run stands on: its own database (on DATABASE_URL's server, or on an embedded
  * PostgreSQL), the service and the bare HTTP server as child processes, and the machine's facts.
  */
-import { generateEncryptionKey } from '../src/auth/encryption';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -208,8 +207,18 @@ const START_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(ROOT, 'packa
   .start!.split(/\s+/)
   .filter((word) => word.startsWith('--'));
 
-/** The real service, compiled (`npm run build`), on the bench database, as `npm start` runs it. */
-export async function startService(name: string, databaseUrl: string, poolSize: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+export interface ServiceOptions {
+  poolSize: number;
+  /** SECRET_ENCRYPTION_KEY: the bench seals HMAC secrets with the same key the service opens them with. */
+  encryptionKey: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The real service, compiled (`npm run build`), on the bench database, as `npm start` runs it,
+ * without rate limits (a run sends far more than a limit allows) and without the sweeper.
+ */
+export async function startService(name: string, databaseUrl: string, { poolSize, encryptionKey, env: extraEnv = {} }: ServiceOptions): Promise<ChildServer> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['VALIDATE_RESPONSES', 'VALIDATE_REQUESTS', 'DATA_DIR', 'PUBLIC_BASE_URL']) delete env[key];
@@ -218,9 +227,10 @@ export async function startService(name: string, databaseUrl: string, poolSize: 
     PORT: String(port),
     LOG_LEVEL: 'warn',
     API_RATE_LIMIT_PER_MINUTE: '0',
+    INGEST_RATE_LIMIT_PER_MINUTE: '0',
     SWEEP_INTERVAL_MS: '0',
     DATABASE_POOL_SIZE: String(poolSize),
-    SECRET_ENCRYPTION_KEY: process.env.SECRET_ENCRYPTION_KEY ?? generateEncryptionKey(),
+    SECRET_ENCRYPTION_KEY: encryptionKey,
     ...extraEnv,
   });
   return startChild(name, 'build/src/server.js', port, env, '/readyz');

@@ -61,6 +61,12 @@ it('runs every section in quick mode and writes results.json and results.svg', a
     ['databaseFloor.runs', results.databaseFloor.runs],
     ['httpFloor.floor', results.httpFloor.floor],
     ['httpFloor.serviceAlreadyDeleted', results.httpFloor.serviceAlreadyDeleted],
+    ['ingest.service.manyEndpoints.hmacOff', results.ingest.service.manyEndpoints.hmacOff],
+    ['ingest.service.manyEndpoints.hmacOn', results.ingest.service.manyEndpoints.hmacOn],
+    ['ingest.service.oneEndpoint.hmacOff', results.ingest.service.oneEndpoint.hmacOff],
+    ['ingest.service.oneEndpoint.hmacOn', results.ingest.service.oneEndpoint.hmacOn],
+    ['ingest.floor.manyEndpoints', results.ingest.floor.manyEndpoints],
+    ['ingest.floor.oneEndpoint', results.ingest.floor.oneEndpoint],
   ];
   for (const [what, runs] of perConcurrency) {
     expect(runs.map((run) => run.concurrency)).toEqual([1, 8]);
@@ -75,6 +81,11 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   expectMeasurement(results.scaling.bigTable.run, 'scaling.bigTable.run');
   expect(results.scaling.smallTable.rows).toBe(10_000);
   expect(results.scaling.bigTable.rows).toBeGreaterThan(results.scaling.smallTable.rows);
+  expect(results.ingest.concurrencies).toEqual([1, 8]);
+  expect(results.ingest.endpoints).toBe(16);
+  expect(results.ingest.service.oneEndpoint.hmacOff[0]!.idsPerRequest).toBe(1);
+  expectMeasurement(results.ingest.hmac.on, 'ingest.hmac.on');
+  expectMeasurement(results.ingest.hmac.off, 'ingest.hmac.off');
 
   for (const [what, value] of Object.entries({
     'databaseFloor.ratio': results.databaseFloor.ratio,
@@ -84,13 +95,18 @@ it('runs every section in quick mode and writes results.json and results.svg', a
     'scaling.costRatio': results.scaling.costRatio,
     'scaling.p50Ratio': results.scaling.p50Ratio,
     'memory.peakRssMb': results.memory.peakRssMb,
+    'ingest.bodyBytes': results.ingest.bodyBytes,
+    'ingest.floorRatio': results.ingest.floorRatio,
+    'ingest.oneEndpointFloorRatio': results.ingest.oneEndpointFloorRatio,
+    'ingest.oneEndpointRatio': results.ingest.oneEndpointRatio,
   })) {
     expectPositive(value, what);
   }
-  // A share of throughput: noise can make it negative on short runs, but it is a number.
+  // Shares of throughput: noise can make them negative on short runs, but they are numbers.
   expect(Number.isFinite(results.validation.costPercent)).toBe(true);
+  expect(Number.isFinite(results.ingest.hmac.costPercent)).toBe(true);
 
-  expect(results.targets).toHaveLength(6);
+  expect(results.targets).toHaveLength(10);
   for (const target of results.targets) {
     expect(['PASS', 'MISS', 'N/A', 'INFO']).toContain(target.verdict);
     expect(Number.isFinite(target.measured)).toBe(true);
