@@ -156,7 +156,12 @@ it('answers 400 when the body is cut off before its announced length, and stores
 
 it('treats a sender that hangs up before its body is read as gone, not as a server error', async () => {
   const lines: string[] = [];
-  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => done(null, lines.push(chunk.toString())) });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
   const logged = await startTestServer({ db: server.db, logger: createLogger('info', sink) });
   try {
     const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
