@@ -1,7 +1,8 @@
 /**
  * Section 7, ingest: `POST /pull/<token>` with a ~2 KB JSON webhook, all on one endpoint and
  * spread over ENDPOINTS, HMAC verification on and off, against its database floor: per webhook
- * the service's two statements (the endpoint lookup by token hash and `storeEventSql`) through pg.
+ * the service's statement (`storeEventSql`; the endpoint lookup by token hash once per endpoint, as
+ * the service caches it) through pg.
  */
 import { createHmac } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -134,21 +135,35 @@ function overHttp(service: ChildServer, webhook: Webhook, label: string, set: En
 }
 
 /**
- * The floor: per webhook the service's two statements through `pool`, each to the next endpoint of
- * `set`, storing `storedHeaders` (what the service stored of the webhook's headers) and its body.
+ * The floor: per webhook the statements the service issues, through `pool`, each to the next
+ * endpoint of `set`, storing `storedHeaders` (what the service stored of the webhook's headers)
+ * and its body. Like the service, which keeps endpoints it looked up for a few seconds, it looks
+ * each endpoint up once (`ingestEndpointSql`) and then stores every webhook with one statement.
  */
 function overPg(pool: Pool, webhook: Webhook, storedHeaders: Record<string, string>, label: string, set: EndpointSet): Drive {
   const token = rotation(set);
   const payload = Buffer.from(webhook.body);
+  const endpoints = new Map<string, Promise<{ id: string; config_version: number }>>();
+  const endpointOf = (tokenHash: string) => {
+    let found = endpoints.get(tokenHash);
+    if (!found) {
+      const lookup = ingestEndpointSql(tokenHash);
+      found = pool.query<{ id: string; config_version: number }>(lookup.text, lookup.values).then(({ rows: [row] }) => {
+        if (!row) throw new Error(`${label}: no endpoint has the token`);
+        return row;
+      });
+      endpoints.set(tokenHash, found);
+    }
+    return found;
+  };
   return (window) =>
     workerLoad(label, 1, window, () => {
       const tokenHash = sha256Hex(token());
       return async () => {
-        const lookup = ingestEndpointSql(tokenHash);
-        const endpoint = (await pool.query<{ id: string }>(lookup.text, lookup.values)).rows[0];
-        if (!endpoint) throw new Error(`${label}: no endpoint has the token`);
+        const endpoint = await endpointOf(tokenHash);
         const store = storeEventSql({
           endpointId: endpoint.id,
+          configVersion: endpoint.config_version,
           tokenHash,
           eventType: null,
           headers: storedHeaders,

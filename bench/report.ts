@@ -75,8 +75,8 @@ export interface BenchResults {
 
 /**
  * `POST /pull/<token>` with a `bodyBytes` JSON webhook, all on one endpoint and spread over
- * `endpoints`, HMAC verification on and off, against the floor: the same two statements per
- * webhook through pg. Each Measurement counts webhooks (one per request).
+ * `endpoints`, HMAC verification on and off, against the floor: the same statement per webhook
+ * through pg. Each Measurement counts webhooks (one per request).
  */
 export interface IngestResults {
   bodyBytes: number;

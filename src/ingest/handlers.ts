@@ -8,6 +8,7 @@ import type { Database } from '../db/prisma';
 import { AppError } from '../http/errors';
 import type { RateLimiter } from '../http/rate-limit';
 import { meta } from '../http/request-id';
+import { EndpointCache } from './endpoint-cache';
 import { eventTypeOf } from './event-type';
 import { storedHeaders, storedQuery } from './headers';
 import { findEndpointByToken, recordRejection, storeEvent, type IngestEndpointRow } from './repository';
@@ -24,6 +25,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The one answer to every credential failure: it does not say which check failed. */
 const unauthorized = () => new AppError(401, 'UNAUTHORIZED', 'Invalid or missing ingest credentials');
+const paused = () => new AppError(503, 'ENDPOINT_PAUSED', 'endpoint is paused');
 
 function isJsonType(contentType: string | undefined): boolean {
   if (!contentType) return false;
@@ -51,101 +53,142 @@ function rawQuery(req: Request): string | null {
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return getRawBody(req, { limit, length: req.headers['content-length'] ?? null });
+  try {
+    return await getRawBody(req, { limit, length: req.headers['content-length'] ?? null });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') throw new Refusal('too_large', new AppError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`));
+    // The sender went away (or cut the body short): nothing to store, and no fault of ours.
+    if (type === 'request.aborted' || type === 'stream.not.readable' || type === 'request.size.invalid') {
+      throw AppError.invalidRequest('the request body was cut off before its announced length');
+    }
+    throw error;
+  }
 }
+
+/** A webhook the endpoint's settings refuse; recorded in its rejections once they are known to be current. */
+class Refusal {
+  constructor(
+    readonly reason: string,
+    readonly error: AppError,
+    /** The body's length once it was read. */
+    readonly sizeBytes?: number,
+  ) {}
+}
+
+type Outcome = { kind: 'refused'; refusal: Refusal; body?: Buffer } | { kind: 'stale'; body: Buffer } | { kind: 'answered' };
 
 /**
  * `POST /pull/<token>`: the ingest URL. Outside the contract validator, since its body is any
  * bytes and its credential is the URL; its answers are declared in openapi.yaml all the same.
  * Checks run cheapest first, and the body is read only once the sender passed those that do not
- * need it. Every refusal of a known endpoint is recorded in its rejections.
+ * need it. A verdict reached on a cached endpoint that is not "stored" is reached again on a fresh
+ * look-up before it is answered; every refusal of a known endpoint is recorded in its rejections.
  */
 export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOptions): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const { token } = req.params;
-    const tokenHash = sha256Hex(typeof token === 'string' ? token : '');
+  const cache = new EndpointCache();
+
+  const lookUp = async (req: Request, tokenHash: string): Promise<IngestEndpointRow> => {
     const endpoint = await findEndpointByToken(db, tokenHash);
     if (!endpoint) {
+      cache.delete(tokenHash);
       req.log?.info({ ingestRefusal: 'unknown_token' }, 'ingest refused: no live endpoint has this token');
       throw unauthorized();
     }
-    await limiter.consume(endpoint.id);
+    cache.set(tokenHash, endpoint);
+    return endpoint;
+  };
 
+  /** Checks the webhook against `endpoint`'s settings and stores it if they allow. */
+  const attempt = async (req: Request, res: Response, endpoint: IngestEndpointRow, tokenHash: string, read?: Buffer): Promise<Outcome> => {
     const query = rawQuery(req);
-    const contentType = req.headers['content-type'];
-    const refuse = async (reason: string, error: AppError, sizeBytes?: number): Promise<never> => {
-      // A body left unread is not drained: the connection closes after the answer.
-      if (sizeBytes === undefined) res.setHeader('Connection', 'close');
-      const announced = Number(req.headers['content-length']);
-      // The sender gets its answer even when the record cannot be written.
-      await recordRejection(db, {
-        endpointId: endpoint.id,
-        reason,
-        sourceIp: displayAddress(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
-        method: req.method,
-        queryString: storedQuery(query, endpoint.token_query_param),
-        contentType: contentType ?? null,
-        sizeBytes: sizeBytes ?? (Number.isSafeInteger(announced) ? announced : null),
-        headers: storedHeaders(req.headers, endpoint.token_header_name),
-      }).catch((failure: unknown) => req.log?.error({ err: failure }, 'recording a rejected webhook failed'));
-      throw error;
-    };
-
-    if (endpoint.paused) await refuse('paused', new AppError(503, 'ENDPOINT_PAUSED', 'endpoint is paused'));
+    const refused = (refusal: Refusal, body?: Buffer): Outcome => ({ kind: 'refused', refusal, ...(body && { body }) });
+    if (endpoint.paused) return refused(new Refusal('paused', paused()), read);
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') {
-      await refuse('unsupported_encoding', new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}": send the body uncompressed`));
+      const error = new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}": send the body uncompressed`);
+      return refused(new Refusal('unsupported_encoding', error), read);
     }
     if (!ipAllowed(endpoint, req.ip ?? '')) {
-      await refuse('ip_not_allowed', new AppError(403, 'FORBIDDEN', "the sender's address is not allowed to deliver to this URL"));
+      return refused(new Refusal('ip_not_allowed', new AppError(403, 'FORBIDDEN', "the sender's address is not allowed to deliver to this URL")), read);
     }
     const tokenRefusal = staticTokenRefusal(endpoint, req.headers, query);
-    if (tokenRefusal) await refuse(tokenRefusal, unauthorized());
+    if (tokenRefusal) return refused(new Refusal(tokenRefusal, unauthorized()), read);
 
     let body: Buffer;
     try {
-      body = await readBody(req, bodyLimitBytes);
+      body = read ?? (await readBody(req, bodyLimitBytes));
     } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (type === 'entity.too.large') {
-        return refuse('too_large', new AppError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimitBytes} bytes`));
-      }
-      // The sender went away (or cut the body short): nothing to store, and no fault of ours.
-      if (type === 'request.aborted' || type === 'stream.not.readable' || type === 'request.size.invalid') {
-        throw AppError.invalidRequest('the request body was cut off before its announced length');
-      }
+      if (error instanceof Refusal) return refused(error);
       throw error;
     }
     const signature = signatureRefusal(endpoint, box, req.headers, body);
-    if (signature) await refuse(signature, unauthorized(), body.length);
+    if (signature) return refused(new Refusal(signature, unauthorized(), body.length), body);
 
-    await accept(db, endpoint, tokenHash, req, res, body, query);
+    const contentType = req.headers['content-type'];
+    const json = parseJson(contentType, body);
+    const outcome = await storeEvent(db, {
+      endpointId: endpoint.id,
+      configVersion: endpoint.config_version,
+      tokenHash,
+      eventType: eventTypeOf({ source: endpoint.event_type_source, path: endpoint.event_type_path }, req.headers, json?.value),
+      headers: storedHeaders(req.headers, endpoint.token_header_name),
+      contentType: contentType ?? null,
+      payload: body,
+      payloadIsJson: json !== undefined,
+      queryString: storedQuery(query, endpoint.token_query_param),
+      idempotencyKey: idempotencyKey(endpoint.idempotency_header_names, req.headers),
+    });
+    if (outcome.kind === 'changed') return { kind: 'stale', body };
+    answer(req, res, endpoint.ingest_response_code, outcome.id, outcome.receivedAt, outcome.kind === 'duplicate');
+    return { kind: 'answered' };
+  };
+
+  const record = async (req: Request, res: Response, endpoint: IngestEndpointRow, refusal: Refusal) => {
+    // A body left unread is not drained: the connection closes after the answer.
+    if (refusal.sizeBytes === undefined) res.setHeader('Connection', 'close');
+    const announced = Number(req.headers['content-length']);
+    // The sender gets its answer even when the record cannot be written.
+    await recordRejection(db, {
+      endpointId: endpoint.id,
+      reason: refusal.reason,
+      sourceIp: displayAddress(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
+      method: req.method,
+      queryString: storedQuery(rawQuery(req), endpoint.token_query_param),
+      contentType: req.headers['content-type'] ?? null,
+      sizeBytes: refusal.sizeBytes ?? (Number.isSafeInteger(announced) ? announced : null),
+      headers: storedHeaders(req.headers, endpoint.token_header_name),
+    }).catch((failure: unknown) => req.log?.error({ err: failure }, 'recording a rejected webhook failed'));
+  };
+
+  return async (req: Request, res: Response) => {
+    const { token } = req.params;
+    const tokenHash = sha256Hex(typeof token === 'string' ? token : '');
+    const cached = cache.get(tokenHash);
+    let endpoint = cached ?? (await lookUp(req, tokenHash));
+    await limiter.consume(endpoint.id);
+
+    let outcome = await attempt(req, res, endpoint, tokenHash);
+    if (outcome.kind !== 'answered' && cached) {
+      // The cached settings may be out of date: decide again on the endpoint as it is now.
+      endpoint = await lookUp(req, tokenHash);
+      outcome = await attempt(req, res, endpoint, tokenHash, outcome.body);
+    }
+    if (outcome.kind === 'answered') return;
+    if (outcome.kind === 'stale') {
+      // Changed between the fresh look-up and the store: paused, deleted or its token rotated out.
+      cache.delete(tokenHash);
+      throw (await findEndpointByToken(db, tokenHash))?.paused ? paused() : unauthorized();
+    }
+    await record(req, res, endpoint, outcome.refusal);
+    throw outcome.refusal.error;
   };
 }
 
-async function accept(db: Database, endpoint: IngestEndpointRow, tokenHash: string, req: Request, res: Response, body: Buffer, query: string | null) {
-  const contentType = req.headers['content-type'];
-  const json = parseJson(contentType, body);
-  const outcome = await storeEvent(db, {
-    endpointId: endpoint.id,
-    tokenHash,
-    eventType: eventTypeOf({ source: endpoint.event_type_source, path: endpoint.event_type_path }, req.headers, json?.value),
-    headers: storedHeaders(req.headers, endpoint.token_header_name),
-    contentType: contentType ?? null,
-    payload: body,
-    payloadIsJson: json !== undefined,
-    queryString: storedQuery(query, endpoint.token_query_param),
-    idempotencyKey: idempotencyKey(endpoint.idempotency_header_names, req.headers),
-  });
-  if (outcome.kind === 'paused') throw new AppError(503, 'ENDPOINT_PAUSED', 'endpoint is paused');
-  if (outcome.kind === 'refused') throw unauthorized();
-  const status = endpoint.ingest_response_code;
+function answer(req: Request, res: Response, status: number, eventId: string, receivedAt: Date, duplicate: boolean) {
   if (status === 204) {
     res.status(204).end();
     return;
   }
-  res.status(status).json({
-    data: { event_id: outcome.id, received_at: outcome.receivedAt.toISOString(), duplicate: outcome.kind === 'duplicate' },
-    meta: meta(req),
-  });
+  res.status(status).json({ data: { event_id: eventId, received_at: receivedAt.toISOString(), duplicate }, meta: meta(req) });
 }

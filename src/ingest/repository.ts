@@ -5,6 +5,8 @@ import type { Database } from '../db/prisma';
 /** What the ingest URL needs of the endpoint its token names. */
 export interface IngestEndpointRow {
   id: string;
+  /** Moves with every change of the endpoint: a webhook is stored only under the settings it was checked against. */
+  config_version: number;
   paused: boolean;
   event_type_source: string | null;
   event_type_path: string | null;
@@ -30,7 +32,7 @@ const tokenMatches = (tokenHash: string) =>
 
 export function ingestEndpointSql(tokenHash: string) {
   return Prisma.sql`
-    SELECT id::text AS id, paused_at IS NOT NULL AS paused, event_type_source, event_type_path,
+    SELECT id::text AS id, config_version, paused_at IS NOT NULL AS paused, event_type_source, event_type_path,
            verify_static_token, token_header_name, token_query_param, token_value_hash,
            verify_hmac, hmac_scheme, hmac_header_name, hmac_secret_encrypted, timestamp_header_name,
            timestamp_ttl_seconds, verify_ip_allowlist, allowed_cidrs, ingest_response_code, idempotency_header_names
@@ -47,6 +49,7 @@ export async function findEndpointByToken(db: Database, tokenHash: string): Prom
 
 export interface NewEvent {
   endpointId: string;
+  configVersion: number;
   tokenHash: string;
   eventType: string | null;
   headers: Record<string, string>;
@@ -68,8 +71,10 @@ const SUCCESSOR = Prisma.sql`(encode(substring(uuid_send(last_event_id) FROM 1 F
  *   or, if the clock is behind it, to its successor. The UPDATE re-reads the endpoint row after
  *   waiting for its lock, so ingests on one endpoint queue there, each id is greater than every id
  *   committed before, and ids grow in commit order: a reader paging by id skips nothing. The same
- *   UPDATE re-checks, under that lock, that the endpoint is live, not paused and that the token is
- *   still valid, so no webhook is accepted on a token a racing rotation just retired.
+ *   UPDATE re-checks, under that lock, that the endpoint's settings are still those the webhook was
+ *   checked against (`config_version`: no change, pause, delete or rotation since) and that the
+ *   token is still valid (a rotation's overlap ends by time alone), so no webhook is accepted on a
+ *   token a racing rotation just retired, nor under settings a racing update just replaced.
  * - `claimed` inserts the idempotency key, if any; a duplicate inserts nothing (the primary key
  *   decides, not a check before the insert) and so stores no event.
  * - `stored` inserts the event with its raw bytes; `received_at` is the id's time.
@@ -86,7 +91,8 @@ export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
     WITH endpoint AS (
       UPDATE pull_endpoints SET last_event_id = CASE
         WHEN last_event_id IS NULL OR last_event_id < ${fresh}::uuid THEN ${fresh}::uuid ELSE ${SUCCESSOR} END
-      WHERE id = ${event.endpointId}::uuid AND deleted_at IS NULL AND paused_at IS NULL AND ${tokenMatches(event.tokenHash)}
+      WHERE id = ${event.endpointId}::uuid AND config_version = ${event.configVersion}::int
+        AND deleted_at IS NULL AND paused_at IS NULL AND ${tokenMatches(event.tokenHash)}
       RETURNING last_event_id AS id
     ), claimed AS (${claim}), stored AS (
       INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload, content_type,
@@ -104,8 +110,8 @@ export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
 export type StoreOutcome =
   | { kind: 'stored'; id: string; receivedAt: Date }
   | { kind: 'duplicate'; id: string; receivedAt: Date }
-  | { kind: 'paused' }
-  | { kind: 'refused' };
+  /** The endpoint changed since it was read (settings, pause, delete, rotation), or the token expired. */
+  | { kind: 'changed' };
 
 interface StoreRow {
   endpoints: number;
@@ -113,7 +119,7 @@ interface StoreRow {
   received_at: Date | null;
 }
 
-/** Stores a webhook, or says why not: a duplicate (with the original), a paused endpoint, or no longer valid. */
+/** Stores a webhook, or says why not: a duplicate (with the original), or an endpoint that changed. */
 export async function storeEvent(db: Database, event: NewEvent): Promise<StoreOutcome> {
   const [row] = await db.$queryRaw<StoreRow[]>(storeEventSql(event));
   if (row?.id && row.received_at) return { kind: 'stored', id: row.id, receivedAt: row.received_at };
@@ -124,11 +130,7 @@ export async function storeEvent(db: Database, event: NewEvent): Promise<StoreOu
       WHERE k.pull_endpoint_id = ${event.endpointId}::uuid AND k.idempotency_key = ${event.idempotencyKey}`;
     if (original) return { kind: 'duplicate', id: original.id, receivedAt: original.received_at };
   }
-  // The endpoint changed since its token was checked: paused, deleted, or the token rotated out.
-  const [state] = await db.$queryRaw<{ paused: boolean }[]>`
-    SELECT paused_at IS NOT NULL AS paused FROM pull_endpoints
-    WHERE id = ${event.endpointId}::uuid AND deleted_at IS NULL AND ${tokenMatches(event.tokenHash)}`;
-  return state?.paused ? { kind: 'paused' } : { kind: 'refused' };
+  return { kind: 'changed' };
 }
 
 export interface NewRejection {

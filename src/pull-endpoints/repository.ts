@@ -40,7 +40,7 @@ async function updateLive(
 ) {
   const [row] = await db.pullEndpoint.updateManyAndReturn({
     where: { ...where, ...live(projectId, id) },
-    data: { ...data, updatedAt: new Date() },
+    data: { ...data, updatedAt: new Date(), configVersion: { increment: 1 } },
   });
   return row ?? null;
 }
@@ -89,6 +89,7 @@ export async function rotateToken(db: Database, projectId: string, id: string, t
       previous_token_hash = CASE WHEN ${overlapSeconds}::int > 0 THEN secret_token_hash END,
       previous_token_expires_at = CASE WHEN ${overlapSeconds}::int > 0 THEN now() + make_interval(secs => ${overlapSeconds}::int) END,
       secret_token_hash = ${tokenHash},
+      config_version = config_version + 1,
       updated_at = now()
     WHERE id = ${id}::uuid AND project_id = ${projectId}::uuid AND deleted_at IS NULL
     RETURNING id::text AS id`;

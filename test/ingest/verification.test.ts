@@ -1,6 +1,6 @@
 import { sha256Hex } from '../../src/auth/secrets';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, testSecretBox, type TestServer } from '../support/server';
 import { postWebhook } from '../support/webhooks';
 
 let server: TestServer;
@@ -236,4 +236,50 @@ it('stores the HMAC secret only encrypted, and never returns it', async () => {
   expect(row.hmacSecretEncrypted).toMatch(/^v1\.test\./);
   expect(JSON.stringify(row)).not.toContain(secret);
   expect(JSON.stringify(row)).not.toContain(Buffer.from(secret).toString('base64'));
+});
+
+describe('settings changed while a replica holds the endpoint in its cache', () => {
+  it('applies a change at once: a new check, a pause, a lifted allowlist, a rotation', async () => {
+    const endpoint = await buildEndpointWithToken(server.db, owner.projectId, { verify_ip_allowlist: true, allowed_cidrs: ['192.0.2.0/24'] });
+    const patch = (body: Parameters<ReturnType<typeof api>['PATCH']>[1]['body']) =>
+      api().PATCH('/v1/pull-endpoints/{id}', { params: { path: { id: endpoint.id } }, body });
+
+    expect((await post(endpoint.ingestPath)).status).toBe(403);
+    await patch({ verify_ip_allowlist: false });
+    expect((await post(endpoint.ingestPath)).status).toBe(202);
+
+    await patch({ verify_hmac: true, hmac_scheme: 'github', hmac_secret: 'a-secret-set-later' });
+    expect((await post(endpoint.ingestPath)).status).toBe(401);
+
+    await patch({ verify_hmac: false });
+    expect((await post(endpoint.ingestPath)).status).toBe(202);
+    await api().POST('/v1/pull-endpoints/{id}/pause', { params: { path: { id: endpoint.id } } });
+    expect((await post(endpoint.ingestPath)).status).toBe(503);
+    await api().POST('/v1/pull-endpoints/{id}/resume', { params: { path: { id: endpoint.id } } });
+    expect((await post(endpoint.ingestPath)).status).toBe(202);
+    await api().POST('/v1/pull-endpoints/{id}/rotate-token', { params: { path: { id: endpoint.id } } });
+    expect((await post(endpoint.ingestPath)).status).toBe(401);
+
+    expect(await eventsOf(endpoint.id)).toHaveLength(3);
+    expect(await reasonsOf(endpoint.id)).toEqual(['ip_not_allowed', 'missing_signature', 'paused']);
+  });
+
+  it('never stores a webhook under settings replaced between its check and its store', async () => {
+    const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+    expect((await post(endpoint.ingestPath)).status).toBe(202);
+    // The webhook passes the (cached, open) settings, then waits for the row lock while HMAC is turned on.
+    const { pending } = await server.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT 1 FROM pull_endpoints WHERE id = ${endpoint.id}::uuid FOR NO KEY UPDATE`;
+      const webhook = post(endpoint.ingestPath, '{"unsigned":true}');
+      await waitForLockWaiters(1);
+      await tx.$executeRaw`
+        UPDATE pull_endpoints SET verify_hmac = true, hmac_scheme = 'github', hmac_secret_encrypted = ${testSecretBox().seal('turned-on-now')},
+          config_version = config_version + 1
+        WHERE id = ${endpoint.id}::uuid`;
+      return { pending: webhook };
+    });
+    expect((await pending).status).toBe(401);
+    expect(await eventsOf(endpoint.id)).toHaveLength(1);
+    expect(await reasonsOf(endpoint.id)).toEqual(['missing_signature']);
+  });
 });

@@ -35,6 +35,8 @@ ALTER TABLE "pull_endpoints"
 -- The newest event id, kept on the endpoint: one UPDATE both serialises ingests on the endpoint
 -- (ids grow in commit order) and hands out the next id, in the statement that inserts the event.
 ALTER TABLE "pull_endpoints" ADD COLUMN "last_event_id" UUID;
+-- Moved by every change of an endpoint: ingest stores a webhook only under the settings it checked.
+ALTER TABLE "pull_endpoints" ADD COLUMN "config_version" INTEGER NOT NULL DEFAULT 0;
 UPDATE "pull_endpoints" p SET "last_event_id" =
   (SELECT e."id" FROM "pull_events" e WHERE e."pull_endpoint_id" = p."id" ORDER BY e."id" DESC LIMIT 1);
 
