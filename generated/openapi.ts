@@ -222,7 +222,7 @@ export interface paths {
          *     With `idempotency_header_names` set, a webhook whose values of those headers were seen
          *     before is not stored again: the answer carries the original `event_id` and
          *     `duplicate: true`. The success status is the endpoint's `ingest_response_code` (202 unless
-         *     configured); a 204 has no body.
+         *     configured); a 204 or 205 has no body.
          */
         post: operations["ingestPullEvent"];
         delete?: never;
@@ -1451,6 +1451,14 @@ export interface operations {
             202: components["responses"]["IngestAccepted"];
             /** @description Stored, answered without a body (`ingest_response_code` 204). */
             204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Stored, answered without a body, as HTTP requires of a 205 (`ingest_response_code` 205). */
+            205: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;

@@ -62,7 +62,7 @@ export function createApp(options: AppOptions): Express {
 
   // The ingest URL takes any bytes and authenticates by the token in its path: it sits before the
   // JSON body parser and the contract validator, and answers only what openapi.yaml declares.
-  app.post('/pull/:token', ingestHandler({ db, box, limiter: limiters.ingest, bodyLimitBytes: options.ingestBodyLimitBytes }));
+  app.use('/pull', ingestHandler({ db, box, limiter: limiters.ingest, bodyLimitBytes: options.ingestBodyLimitBytes }));
 
   app.use(jsonBody(options.bodyLimitBytes));
   app.use(

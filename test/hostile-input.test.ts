@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { buildEndpointWithToken, buildEvents, buildProject, type TestProject } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 import { postWebhook } from './support/webhooks';
@@ -76,4 +77,74 @@ it.each([
   });
   expect(response.response.status).toBe(200);
   expect(response.data!.data).toHaveLength(expected);
+});
+
+describe('the ingest URL, as the contract fuzzer found it', () => {
+  it('answers a JSON webhook that starts with a byte order mark as base64, so its event stays valid JSON', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]);
+    const { body } = await postWebhook(server.baseUrl, endpoint.ingestPath, bytes);
+    const answer = await fetch(`${server.baseUrl}/v1/pull-endpoints/${endpoint.id}/events/${body.data.event_id}`, {
+      headers: { Authorization: `Bearer ${owner.apiKey}` },
+    });
+    const event = (await answer.json()) as { data: { payload: string; payload_encoding: string } };
+    expect(event.data.payload_encoding).toBe('base64');
+    expect(Buffer.from(event.data.payload, 'base64').equals(bytes)).toBe(true);
+  });
+
+  it('answers 401 to a token with malformed percent-encoding', async () => {
+    expect((await postWebhook(server.baseUrl, '/pull/pes_%E0%A4%A', '{}')).status).toBe(401);
+  });
+
+  it.each([
+    ['GET', '/pull/TOKEN'],
+    ['POST', '/pull/TOKEN/extra'],
+    ['POST', '/pull/'],
+    ['PUT', '/pull/TOKEN'],
+  ])('answers %s %s with 404 whatever its body, without the token in the message', async (method, path) => {
+    const response = await fetch(`${server.baseUrl}${path.replace('TOKEN', endpoint.token)}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      ...(method !== 'GET' && { body: '{not json' }),
+    });
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect({ status: response.status, code: error.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(error.message).not.toContain(endpoint.token);
+  });
+
+  it('answers 205 without a body when the endpoint is set to 205', async () => {
+    const resetting = await buildEndpointWithToken(server.db, owner.projectId, { ingest_response_code: 205 });
+    const response = await fetch(`${server.baseUrl}${resetting.ingestPath}`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(205);
+    expect(await response.text()).toBe('');
+    expect(await server.db.pullEvent.count({ where: { pullEndpointId: resetting.id } })).toBe(1);
+  });
+
+  it.each([
+    ['a hex digit too many', (hex: string) => `${hex}0`],
+    ['a stray base64 character', (hex: string) => `${Buffer.from(hex, 'hex').toString('base64').replace(/=+$/, '')}A`],
+  ])('refuses a signature with %s', async (_case, mangle) => {
+    const scheme = _case.includes('base64') ? 'base64' : 'hex';
+    const signed = await buildEndpointWithToken(server.db, owner.projectId, {
+      verify_hmac: true,
+      hmac_scheme: scheme,
+      hmac_header_name: 'X-Signature',
+      hmac_secret: 'a-generic-secret',
+    });
+    const digest = createHmac('sha256', 'a-generic-secret').update('{}').digest('hex');
+    const good = scheme === 'hex' ? digest : Buffer.from(digest, 'hex').toString('base64');
+    expect((await postWebhook(server.baseUrl, signed.ingestPath, '{}', { 'X-Signature': good })).status).toBe(202);
+    expect((await postWebhook(server.baseUrl, signed.ingestPath, '{}', { 'X-Signature': mangle(digest) })).status).toBe(401);
+  });
+});
+
+it('answers 415 to a rotate-token body without Content-Type, and rotates nothing', async () => {
+  const before = await server.db.pullEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+  const response = await fetch(`${server.baseUrl}/v1/pull-endpoints/${endpoint.id}/rotate-token`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${owner.apiKey}` },
+    body: new Uint8Array(Buffer.from('{"expire_previous_after_seconds": 60}')),
+  });
+  expect(response.status).toBe(415);
+  expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/missing Content-Type/);
+  expect((await server.db.pullEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).secretTokenHash).toBe(before.secretTokenHash);
 });

@@ -109,7 +109,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-function noRoute(req: { method: string; path: string }): AppError {
+export function noRoute(req: { method: string; path: string }): AppError {
   return new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${redactIngestToken(req.path)}`);
 }
 

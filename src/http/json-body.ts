@@ -102,11 +102,10 @@ export function jsonBody(limitBytes: number): RequestHandler {
   };
 }
 
-/** Whether the operation the contract matched declares a required request body. */
-function bodyRequired(req: Request): boolean {
+/** The request body the operation the contract matched declares, if any. */
+function declaredBody(req: Request): { required?: boolean } | undefined {
   // express-openapi-validator attaches the matched operation; it does not type it.
-  const openapi = (req as unknown as { openapi?: { schema?: { requestBody?: { required?: boolean } } } }).openapi;
-  return openapi?.schema?.requestBody?.required === true;
+  return (req as unknown as { openapi?: { schema?: { requestBody?: { required?: boolean } } } }).openapi?.schema?.requestBody;
 }
 
 /**
@@ -115,7 +114,16 @@ function bodyRequired(req: Request): boolean {
  */
 export const rejectHeldBodyError: RequestHandler = (req, _res, next) => {
   if (req.bodyError) return next(req.bodyError);
-  if (req.body === undefined && bodyRequired(req)) {
+  const declared = declaredBody(req);
+  // A body the JSON reader left alone (no or another Content-Type) where the operation takes one:
+  // the validator lets it pass when the body is optional, and it would be silently ignored.
+  if (req.body === undefined && declared && hasBody(req.headers)) {
+    const contentType = req.headers['content-type'];
+    return next(
+      new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', contentType ? `unsupported Content-Type "${contentType}": send application/json` : 'missing Content-Type header: send application/json'),
+    );
+  }
+  if (req.body === undefined && declared?.required === true) {
     return next(AppError.invalidRequest('request body is required: send a JSON object'));
   }
   if (Object.values(req.query).some((value) => typeof value === 'string' && value.includes('\u0000'))) {

@@ -5,6 +5,7 @@ import getRawBody from 'raw-body';
 import type { SecretBox } from '../auth/encryption';
 import { sha256Hex } from '../auth/secrets';
 import type { Database } from '../db/prisma';
+import { noRoute } from '../http/error-handler';
 import { AppError } from '../http/errors';
 import type { RateLimiter } from '../http/rate-limit';
 import { meta } from '../http/request-id';
@@ -21,7 +22,9 @@ export interface IngestOptions {
   bodyLimitBytes: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte order mark in the text, where JSON.parse refuses it: such a body is not
+// JSON text that can be placed in an answer as it is.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The one answer to every credential failure: it does not say which check failed. */
 const unauthorized = () => new AppError(401, 'UNAUTHORIZED', 'Invalid or missing ingest credentials');
@@ -79,7 +82,7 @@ class Refusal {
 type Outcome = { kind: 'refused'; refusal: Refusal; body?: Buffer } | { kind: 'stale'; body: Buffer } | { kind: 'answered' };
 
 /**
- * `POST /pull/<token>`: the ingest URL. Outside the contract validator, since its body is any
+ * `POST /pull/<token>`, mounted with `app.use('/pull', ...)`: the ingest URL. Outside the contract validator, since its body is any
  * bytes and its credential is the URL; its answers are declared in openapi.yaml all the same.
  * Checks run cheapest first, and the body is read only once the sender passed those that do not
  * need it. A verdict reached on a cached endpoint that is not "stored" is reached again on a fresh
@@ -161,9 +164,8 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     }).catch((failure: unknown) => req.log?.error({ err: failure }, 'recording a rejected webhook failed'));
   };
 
-  return async (req: Request, res: Response) => {
-    const { token } = req.params;
-    const tokenHash = sha256Hex(typeof token === 'string' ? token : '');
+  const handle = async (req: Request, res: Response, token: string) => {
+    const tokenHash = sha256Hex(token);
     const cached = cache.get(tokenHash);
     let endpoint = cached ?? (await lookUp(req, tokenHash));
     await limiter.consume(endpoint.id);
@@ -183,11 +185,23 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     await record(req, res, endpoint, outcome.refusal);
     throw outcome.refusal.error;
   };
+
+  // Mounted at /pull. The token is taken as sent, not percent-decoded (tokens never need it), and
+  // anything else under /pull is a 404 before any body reader sees it.
+  return (req, res, next) => {
+    const token = req.method === 'POST' ? INGEST_PATH.exec(req.path)?.[1] : undefined;
+    if (token === undefined) return next(noRoute({ method: req.method, path: `${req.baseUrl}${req.path}` }));
+    return handle(req, res, token);
+  };
 }
 
+/** `/<token>` or `/<token>/` under the /pull mount. */
+const INGEST_PATH = /^\/([^/]+)\/?$/;
+
 function answer(req: Request, res: Response, status: number, eventId: string, receivedAt: Date, duplicate: boolean) {
-  if (status === 204) {
-    res.status(204).end();
+  // HTTP gives 204 and 205 no content.
+  if (status === 204 || status === 205) {
+    res.status(status).end();
     return;
   }
   res.status(status).json({ data: { event_id: eventId, received_at: receivedAt.toISOString(), duplicate }, meta: meta(req) });

@@ -47,10 +47,13 @@ function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
 
 /** Constant-time comparison of a computed digest with a signature as the sender encoded it. */
 function matches(expected: Buffer, candidate: string, encoding: 'hex' | 'base64'): boolean {
-  const valid = encoding === 'hex' ? /^[0-9a-fA-F]+$/.test(candidate) : /^[A-Za-z0-9+/]+={0,2}$/.test(candidate);
+  const valid = encoding === 'hex' ? /^([0-9a-fA-F]{2})+$/.test(candidate) : /^[A-Za-z0-9+/]+={0,2}$/.test(candidate);
   if (!valid) return false;
   const given = Buffer.from(candidate, encoding);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  // Buffer.from skips what it cannot decode (a stray last base64 character): only the exact
+  // encoding of the bytes it read counts.
+  const canonical = encoding === 'hex' || given.toString('base64').replace(/=+$/, '') === candidate.replace(/=+$/, '');
+  return canonical && given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Unix seconds from a header value, if it is an integer. */
