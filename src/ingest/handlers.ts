@@ -171,7 +171,9 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     await limiter.consume(endpoint.id);
 
     let outcome = await attempt(req, res, endpoint, tokenHash);
-    if (outcome.kind !== 'answered' && cached) {
+    // A body over the limit is refused whatever the settings, and cannot be read a second time.
+    const settingsDecided = outcome.kind === 'stale' || (outcome.kind === 'refused' && outcome.refusal.reason !== 'too_large');
+    if (settingsDecided && cached) {
       // The cached settings may be out of date: decide again on the endpoint as it is now.
       endpoint = await lookUp(req, tokenHash);
       outcome = await attempt(req, res, endpoint, tokenHash, outcome.body);

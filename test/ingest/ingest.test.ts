@@ -90,9 +90,23 @@ it('answers 413 beyond the body cap and accepts a body of exactly the cap; recor
   expect(status).toBe(413);
   expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
   expect((await post(endpoint.ingestPath, 'x'.repeat(4096), { 'content-type': 'text/plain' })).status).toBe(202);
+  // Now the endpoint is one the service has looked up recently, as a busy one always is.
+  expect((await post(endpoint.ingestPath, 'x'.repeat(4097), { 'content-type': 'text/plain' })).status).toBe(413);
+  // Chunked, so the limit is found while reading, not from Content-Length.
+  const chunked = await fetch(`${server.baseUrl}${endpoint.ingestPath}`, {
+    method: 'POST',
+    body: new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 5; i++) controller.enqueue(new Uint8Array(1000));
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit);
+  expect(chunked.status).toBe(413);
   expect(await server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } })).toBe(1);
   const rejections = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: endpoint.id } });
-  expect(rejections.map((r) => r.reason)).toEqual(['too_large']);
+  expect(rejections.map((r) => r.reason)).toEqual(['too_large', 'too_large', 'too_large']);
 });
 
 it('answers 503 ENDPOINT_PAUSED and stores nothing while the endpoint is paused', async () => {
