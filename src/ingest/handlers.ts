@@ -173,7 +173,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     let outcome = await attempt(req, res, endpoint, tokenHash);
     // A body over the limit is refused whatever the settings, and cannot be read a second time.
     const settingsDecided = outcome.kind === 'stale' || (outcome.kind === 'refused' && outcome.refusal.reason !== 'too_large');
-    if (settingsDecided && cached) {
+    if (settingsDecided && cached && outcome.kind !== 'answered') {
       // The cached settings may be out of date: decide again on the endpoint as it is now.
       endpoint = await lookUp(req, tokenHash);
       outcome = await attempt(req, res, endpoint, tokenHash, outcome.body);
