@@ -1,3 +1,4 @@
+import { DEFAULT_REJECTIONS_KEPT } from '../../src/config';
 import { createPrismaClient } from '../../src/db/prisma';
 import { nextEventId } from '../../src/pull-events/ids';
 import pino from 'pino';
@@ -6,7 +7,6 @@ import { waitFor } from '../support/processes';
 import { buildEndpoint, buildEndpointWithToken, buildEvents, buildProject, markDeleted, type TestProject } from '../support/factories';
 import { runTs } from '../support/processes';
 import { startTestServer, testDatabaseUrl, type TestServer } from '../support/server';
-import { postWebhook } from '../support/webhooks';
 
 const DAY = 86_400_000;
 const settings = { graceSeconds: 0, batchSize: 7 };
@@ -85,19 +85,29 @@ it('deletes and erases events older than the endpoint’s retention_days; they t
 it('keeps the newest rejections of each endpoint and none of a deleted endpoint', async () => {
   const live = await buildEndpointWithToken(server.db, owner.projectId);
   const deleted = await buildEndpointWithToken(server.db, owner.projectId);
+  // More than the default keeps, inserted directly; a sweep with a smaller bound would also trim
+  // the rejections other test files running at the same time are reading.
   for (const endpoint of [live, deleted]) {
-    await server.client(owner.apiKey).POST('/v1/pull-endpoints/{id}/pause', { params: { path: { id: endpoint.id } } });
-    for (let i = 0; i < 5; i++) expect((await postWebhook(server.baseUrl, endpoint.ingestPath, '{}')).status).toBe(503);
+    let id: string | undefined;
+    await server.db.pullEndpointRejection.createMany({
+      data: Array.from({ length: DEFAULT_REJECTIONS_KEPT + 5 }, () => ({
+        pullEndpointId: endpoint.id,
+        id: (id = nextEventId(id)),
+        reason: 'bad_signature',
+        sourceIp: '192.0.2.1',
+        method: 'POST',
+      })),
+    });
   }
   await server.client(owner.apiKey).DELETE('/v1/pull-endpoints/{id}', { params: { path: { id: deleted.id } } });
   const before = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: live.id }, orderBy: { id: 'asc' } });
 
-  const result = await sweep(server.db, { ...settings, rejectionsKept: 2 });
+  const result = await sweep(server.db, settings);
 
   const kept = await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: live.id }, orderBy: { id: 'asc' } });
-  expect(kept.map((r) => r.id)).toEqual(before.slice(-2).map((r) => r.id));
+  expect(kept.map((r) => r.id)).toEqual(before.slice(5).map((r) => r.id));
   expect(await server.db.pullEndpointRejection.count({ where: { pullEndpointId: deleted.id } })).toBe(0);
-  expect(result.rejectionsTrimmed).toBeGreaterThanOrEqual(8);
+  expect(result.rejectionsTrimmed).toBeGreaterThanOrEqual(5 + DEFAULT_REJECTIONS_KEPT + 5);
 });
 
 it('erases every payload of a deleted endpoint', async () => {
