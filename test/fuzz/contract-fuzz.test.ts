@@ -1,7 +1,9 @@
 /**
  * Property-based contract fuzzing: requests for every operation of openapi.yaml, valid ones drawn
  * from the schemas and invalid ones made by breaking a valid one in one place, sent with plain
- * fetch to the app running in-process (response validation on, rate limits off).
+ * fetch to the app running in-process (response validation on, rate limits off). The ingest URL
+ * gets its own share: any bytes, content types, query strings and hostile headers, and signatures
+ * of every wrong shape.
  *
  *   FUZZ_SEED=<n>      replays a run (a random seed is drawn and printed otherwise)
  *   FUZZ_RUNS=<n>      how many requests to send (default 2400: a third valid, two thirds invalid)
@@ -10,12 +12,12 @@
  * wrong with it).
  */
 import fc from 'fast-check';
-import { buildFixtures, differences, snapshot, type Fixtures } from './fixtures';
-import { checkOutcome, FuzzStats, SchemaValidator, send } from './harness';
-import { BODY_LIMIT_BYTES, INGEST_BODY_LIMIT_BYTES, describeRequest, invalidRequest, validRequest, type FuzzRequest } from './requests';
+import { wronglySigned } from './ingest-defects';
+import { knownBugDefect } from './known-bugs';
+import { finish, type FuzzRequest } from './requests';
 import { invalidValue, validValue, type SchemaContext } from './schema-arbitraries';
-import { Spec, type Operation } from './openapi';
-import { startTestServer, type TestServer } from '../support/server';
+import { FuzzSession } from './session';
+import { signedHeaders } from './signatures';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REQUESTS = Number(process.env.FUZZ_RUNS ?? 2400);
@@ -44,65 +46,37 @@ function withShrinkBudget<T>(predicate: (value: T) => Promise<void>): (value: T)
   };
 }
 
-const spec = new Spec();
-const schemas = new SchemaValidator(spec);
-const stats = new FuzzStats();
-let server: TestServer;
-let fx: Fixtures;
-let cursors: string[];
-
-/** Real `next_cursor`s of the fuzz project's lists, for valid requests to send back. */
-async function collectCursors(): Promise<string[]> {
-  const read = async (path: string) => {
-    const response = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${fx.apiKey}` } });
-    const body = (await response.json()) as { meta?: { next_cursor?: string | null } };
-    return body.meta?.next_cursor ?? undefined;
-  };
-  const found = await Promise.all([
-    read('/v1/pull-endpoints?limit=1'),
-    read(`/v1/pull-endpoints/${fx.main.id}/events?limit=2`),
-    read(`/v1/pull-endpoints/${fx.main.id}/events?limit=5&status=any&include_deleted=true`),
-  ]);
-  return found.filter((c): c is string => c !== undefined);
-}
-
-/** One batch: slot i draws from the operations at i, i + BATCH, ..., so each gets its share. */
-function batchOf(make: (operation: Operation) => fc.Arbitrary<FuzzRequest>): fc.Arbitrary<FuzzRequest[]> {
-  const slots = Array.from({ length: BATCH }, (_, slot) => {
-    const operations = spec.operations.filter((_, i) => i % BATCH === slot);
-    return fc.oneof(...operations.map(make));
-  });
-  return fc.tuple(...slots);
-}
-
-async function sendAll(batch: FuzzRequest[]) {
-  const outcomes = await Promise.all(batch.map((request) => send(server.baseUrl, request)));
-  for (const outcome of outcomes) stats.record(outcome);
-  return outcomes;
-}
+const session = new FuzzSession(BATCH);
+const { spec, schemas, ingest } = session;
 
 beforeAll(async () => {
   console.log(`fuzz: seed ${SEED} (FUZZ_SEED=${SEED} replays it), ${REQUESTS} requests`);
-  server = await startTestServer({ bodyLimitBytes: BODY_LIMIT_BYTES, ingestBodyLimitBytes: INGEST_BODY_LIMIT_BYTES });
-  fx = await buildFixtures(server.db);
-  cursors = await collectCursors();
+  await session.start();
 });
 
 afterAll(async () => {
-  console.log(
-    `fuzz: ${stats.total} requests (${stats.valid} valid, ${stats.invalid} invalid), seed ${SEED}, statuses ${JSON.stringify(stats.statuses)}`,
-  );
-  await server?.close();
+  console.log(session.summary(SEED));
+  await session.close();
 });
 
-it('derives requests for all 16 operations of openapi.yaml, health probes and the ingest URL included', () => {
-  expect(spec.operations.map((o) => o.key)).toHaveLength(16);
-  expect(spec.operations.map((o) => o.key)).toEqual(expect.arrayContaining(['GET /healthz', 'GET /readyz', 'POST /ingest/{id}']));
+it('derives requests for all 19 operations of openapi.yaml, health probes and the ingest URL included', () => {
+  expect(spec.operations.map((o) => o.key)).toHaveLength(19);
+  expect(spec.operations.map((o) => o.key)).toEqual(
+    expect.arrayContaining([
+      'GET /healthz',
+      'GET /readyz',
+      'POST /pull/{token}',
+      'POST /v1/pull-endpoints/{id}/rotate-token',
+      'GET /v1/pull-endpoints/{id}/rejections',
+      'GET /v1/pull-endpoints/{id}/events/{event_id}/payload',
+    ]),
+  );
+  expect(ingest.key).toBe('POST /pull/{token}');
 });
 
 it('generates bodies the request schemas accept, and breakages they refuse', () => {
   const ctx: SchemaContext = { spec, uuid: fc.uuid() };
-  for (const operation of spec.operations.filter((o) => o.body)) {
+  for (const operation of spec.operations.filter((o) => o.body && !o.body.raw)) {
     const schema = operation.body!.schema;
     const arbitrary = validValue(schema, ctx).chain((value) => invalidValue(schema, value, ctx).map((mutation) => ({ value, mutation })));
     fc.assert(
@@ -117,50 +91,117 @@ it('generates bodies the request schemas accept, and breakages they refuse', () 
   }
 });
 
-/** Throws unless every operation has an outcome matching `seen` (e.g. a 2xx to a valid request). */
-function expectEveryOperation(what: string, seen: (outcome: string) => boolean): void {
-  const missing = spec.operations.filter((o) => ![...(stats.coverage.get(o.key) ?? [])].some(seen)).map((o) => o.key);
-  expect({ what, missing }).toEqual({ what, missing: [] });
-}
+it('gives back every odd webhook as it was sent: its exact bytes and Content-Type, its query string, its headers', async () => {
+  const reads = spec.operations.filter((o) => o.operationId === 'getPullEvent' || o.operationId === 'getPullEventPayload');
+  const { fx } = session;
+  const batch = [...fx.webhooks.keys()].flatMap((eventId) =>
+    reads.map((operation) =>
+      finish('valid', operation, {
+        method: 'GET',
+        pathValues: { id: fx.received.id, event_id: eventId },
+        query: [['preview', 'true']],
+        headers: { authorization: `Bearer ${fx.apiKey}` },
+        body: undefined,
+      }),
+    ),
+  );
+  const outcomes = await session.sendAll(batch);
+  session.checkAll(outcomes);
+  expect(outcomes.map((o) => o.status)).toEqual(batch.map(() => 200));
+});
+
+it("accepts reserved characters left unencoded in query values that allow them: since=2026-03-01T00:00:00Z, '/', ':', '@'", async () => {
+  const list = spec.operations.find((o) => o.operationId === 'listPullEvents')!;
+  const queries = [
+    'since=2026-03-01T00:00:00Z',
+    'since=2026-03-01T00:00:00.000Z&before=2099-12-31T23:59:59Z&status=any',
+    'event_type=shop/order:created@v1',
+    "event_type=a:b/c@d!$'()*,;[]?&include_deleted=true",
+  ];
+  const batch = queries.map((rawQuery) =>
+    finish('valid', list, {
+      method: 'GET',
+      pathValues: { id: session.fx.main.id },
+      query: [],
+      rawQuery,
+      headers: { authorization: `Bearer ${session.fx.apiKey}` },
+      body: undefined,
+    }),
+  );
+  const outcomes = await session.sendAll(batch);
+  session.checkAll(outcomes);
+  expect(outcomes.map((o) => o.status)).toEqual(queries.map(() => 200));
+});
 
 it(
   'answers every valid request with a status openapi.yaml declares, a body matching it and never a 5xx',
   async () => {
     const property = fc.asyncProperty(
-      batchOf((operation) => validRequest(operation, spec, fx, cursors)),
-      withShrinkBudget(async (batch) => {
-        for (const outcome of await sendAll(batch)) checkOutcome(spec, schemas, outcome);
-      }),
+      session.batchOf((operation) => session.validRequest(operation)),
+      withShrinkBudget(async (batch) => session.checkAll(await session.sendAll(batch))),
     );
     await fc.assert(property, { seed: SEED, numRuns: VALID_RUNS });
     // The generators reach the handlers: every operation accepted some valid request.
-    expectEveryOperation('operations that answered no valid request with 2xx', (s) => /^valid 2\d\d$/.test(s));
+    session.expectEveryOperation('operations that answered no valid request with 2xx', (s) => /^valid 2\d\d$/.test(s));
   },
   TIMEOUT_MS,
 );
 
 it(
-  'refuses every invalid request with the declared 4xx for its defect, and changes nothing',
+  'refuses every invalid request with the declared 4xx for its defect, and changes nothing but the rejections it records',
   async () => {
     const property = fc.asyncProperty(
-      batchOf((operation) => invalidRequest(operation, spec, fx, cursors)),
-      withShrinkBudget(async (batch) => {
-        const before = await snapshot(server.db, fx.projectIds);
-        const outcomes = await sendAll(batch);
-        const after = await snapshot(server.db, fx.projectIds);
-        const changed = differences(before, after);
-        const changes = changed.length > 0 ? `\nthe batch changed the database:\n${changed.join('\n')}` : '';
-        try {
-          for (const outcome of outcomes) checkOutcome(spec, schemas, outcome);
-        } catch (error) {
-          (error as Error).message += changes;
-          throw error;
-        }
-        if (changes) throw new Error(`rejected requests changed the database:${changes}\nthe batch:\n${batch.map(describeRequest).join('\n')}`);
-      }),
+      session.batchOf((operation) => session.invalidRequest(operation)),
+      withShrinkBudget((batch) => session.expectRefused(batch)),
     );
     await fc.assert(property, { seed: SEED, numRuns: INVALID_RUNS });
-    expectEveryOperation('operations no invalid request was sent to', (s) => s.startsWith('invalid'));
+    session.expectEveryOperation('operations no invalid request was sent to', (s) => s.startsWith('invalid'));
   },
   TIMEOUT_MS,
 );
+
+/** A JSON body, and bytes that are not UTF-8 (the random fuzz sends every other kind). */
+const SIGNED_BODIES = [Buffer.from('{"type":"order.created","id":9007199254740993}'), Buffer.from([0xff, 0x00, 0xfe, 0x7b, 0x22, 0xc3, 0x28])];
+
+/**
+ * Batches of refused webhooks with at most two for one endpoint each: the sweeper, which another
+ * test file may run meanwhile, trims an endpoint's rejections down to as few as its newest two.
+ */
+function spread(refused: FuzzRequest[]): FuzzRequest[][] {
+  const batches: FuzzRequest[][] = [];
+  for (const request of refused) {
+    const endpointId = request.rejection?.endpointId;
+    const batch = batches.find((b) => b.length < BATCH && b.filter((r) => r.rejection?.endpointId === endpointId).length < 2);
+    if (batch) batch.push(request);
+    else batches.push([request]);
+  }
+  return batches;
+}
+
+it('refuses a signature of every wrong shape, for every scheme, with 401, recording a rejection and storing nothing', async () => {
+  const refused: FuzzRequest[] = [];
+  const accepted: FuzzRequest[] = [];
+  for (const inbox of session.fx.inboxes.filter((i) => i.signing)) {
+    const signing = inbox.signing!;
+    for (const body of SIGNED_BODIES) {
+      const parts = { body, time: Math.floor(Date.now() / 1000), id: 'msg_fuzz_signatures' };
+      const draft = {
+        method: 'POST',
+        pathValues: {},
+        rawPath: `/pull/${inbox.token}`,
+        query: [],
+        headers: { 'content-type': 'application/octet-stream', ...signedHeaders(signing, parts) },
+        body: { bytes: body },
+      };
+      accepted.push(finish('valid', ingest, draft, { expected: [inbox.answers] }));
+      for (const { draft: broken, defect, reasons } of wronglySigned(draft, signing, parts)) {
+        if (knownBugDefect(ingest, defect)) continue;
+        refused.push(finish('invalid', ingest, broken, { defect, expected: [401], rejection: { endpointId: inbox.id, reasons: reasons! } }));
+      }
+    }
+  }
+  for (const batch of spread(refused)) await session.expectRefused(batch);
+  // The same webhooks correctly signed are stored: the refusals were for the signatures.
+  session.checkAll(await session.sendAll(accepted));
+  console.log(`fuzz: ${refused.length} wrongly signed webhooks refused, ${accepted.length} correctly signed stored`);
+});

@@ -1,6 +1,8 @@
 import type { Database } from '../../src/db/prisma';
 import { revokeApiKey } from '../../src/projects/repository';
 import { buildApiKey, buildEndpointWithToken, buildEvents, buildProject, markDeleted } from '../support/factories';
+import { buildInboxes, type Inbox } from './inboxes';
+import { sendOddWebhooks, type SentWebhook } from './readback';
 
 export interface EndpointFixture {
   /** What the fixture is for, e.g. `main` or `disposable 3`: shown in reports. */
@@ -14,11 +16,13 @@ export interface EndpointFixture {
 /**
  * Real rows for the requests to name, so that they reach the database:
  * - `main`: active, with stored, fetched, delivered and deleted events; valid requests never
- *   delete it or filter-delete its events, so that it stays useful for the whole run;
- * - `paused`: paused (ingest answers 503), its event type read from `$.type`;
+ *   delete it, filter-delete its events or rotate its token, so that it stays useful for the whole run;
+ * - `paused`: paused (ingest answers 503), its event type read from `type` in the body;
  * - `deleted`: soft-deleted, with events;
  * - `foreign`: another project's endpoint, with events (the fuzz key must not see it);
- * - `disposable`: endpoints valid requests may delete outright.
+ * - `disposable`: endpoints valid requests may delete outright or rotate the token of;
+ * - `received`: the odd webhooks of readback.ts, sent to its ingest URL (`webhooks`, by event id);
+ * - `inboxes`: the ingest URL's endpoints (inboxes.ts), which only it and reads reach.
  */
 export interface Fixtures {
   projectIds: string[];
@@ -30,6 +34,9 @@ export interface Fixtures {
   deleted: EndpointFixture;
   foreign: EndpointFixture;
   disposable: EndpointFixture[];
+  received: EndpointFixture;
+  webhooks: Map<string, SentWebhook>;
+  inboxes: Inbox[];
   /** Every fixture endpoint, for picking "some other endpoint's" token or event. */
   all: EndpointFixture[];
 }
@@ -46,7 +53,16 @@ async function endpointWithEvents(
   return { label, id, token, events };
 }
 
-export async function buildFixtures(db: Database, disposableCount = 24): Promise<Fixtures> {
+/** A few refusals on record, so that the rejections list has pages from the start. */
+async function refuseWebhooks(baseUrl: string, inbox: Inbox, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${baseUrl}/pull/${inbox.token}?attempt=${i}`, { method: 'POST', body: `{"attempt":${i}}` });
+    if (response.status !== inbox.answers) throw new Error(`fixtures: ${inbox.label} answered ${response.status}`);
+    await response.arrayBuffer();
+  }
+}
+
+export async function buildFixtures(db: Database, baseUrl: string, disposableCount = 24): Promise<Fixtures> {
   const owner = await buildProject(db, 'fuzz project');
   const other = await buildProject(db, 'fuzz other project');
   const revoked = await buildApiKey(db, owner.projectId);
@@ -66,8 +82,14 @@ export async function buildFixtures(db: Database, disposableCount = 24): Promise
 
   const foreign = await endpointWithEvents(db, other.projectId, 'foreign', 10);
 
-  const disposable: EndpointFixture[] = [];
-  for (let i = 0; i < disposableCount; i++) disposable.push(await endpointWithEvents(db, owner.projectId, `disposable ${i}`, 5));
+  const disposable = await Promise.all(Array.from({ length: disposableCount }, (_, i) => endpointWithEvents(db, owner.projectId, `disposable ${i}`, 5)));
+
+  const received = await endpointWithEvents(db, owner.projectId, 'received', 0, { event_type_source: 'body', event_type_path: 'type' });
+  const webhooks = await sendOddWebhooks(baseUrl, `/pull/${received.token}`);
+  received.events = [...webhooks.keys()];
+
+  const inboxes = await buildInboxes(db, owner.projectId);
+  await refuseWebhooks(baseUrl, inboxes.find((inbox) => inbox.answers === 403)!, 3);
 
   return {
     projectIds: [owner.projectId, other.projectId],
@@ -79,67 +101,9 @@ export async function buildFixtures(db: Database, disposableCount = 24): Promise
     deleted: gone,
     foreign,
     disposable,
-    all: [main, paused, gone, foreign, ...disposable],
+    received,
+    webhooks,
+    inboxes,
+    all: [main, paused, gone, foreign, ...disposable, received, ...inboxes],
   };
-}
-
-/** Rows of the fixtures' projects, each as a canonical JSON string keyed by table and id. */
-export type Snapshot = Map<string, string>;
-
-/**
- * The fuzz projects' pull_endpoints and pull_events rows. Headers and payloads are compared only
- * for live events of live endpoints: the sweeper (which another test file may run at the same
- * time) legitimately erases those of deleted events and endpoints.
- */
-export async function snapshot(db: Database, projectIds: string[]): Promise<Snapshot> {
-  const endpoints = await db.pullEndpoint.findMany({
-    where: { projectId: { in: projectIds } },
-    select: {
-      id: true,
-      projectId: true,
-      name: true,
-      description: true,
-      retentionDays: true,
-      eventTypeSource: true,
-      pausedAt: true,
-      deletedAt: true,
-      updatedAt: true,
-    },
-    orderBy: { id: 'asc' },
-  });
-  const events = await db.pullEvent.findMany({
-    where: { pullEndpointId: { in: endpoints.map((e) => e.id) } },
-    select: {
-      pullEndpointId: true,
-      id: true,
-      eventType: true,
-      status: true,
-      receivedAt: true,
-      deletedAt: true,
-      deletedByApiKeyId: true,
-      headers: true,
-      payload: true,
-    },
-    orderBy: [{ pullEndpointId: 'asc' }, { id: 'asc' }],
-  });
-  const deletedEndpoints = new Set(endpoints.filter((e) => e.deletedAt !== null).map((e) => e.id));
-  const rows: Snapshot = new Map();
-  for (const endpoint of endpoints) rows.set(`pull_endpoints ${endpoint.id}`, JSON.stringify(endpoint));
-  for (const { headers, payload, ...event } of events) {
-    const live = event.deletedAt === null && !deletedEndpoints.has(event.pullEndpointId);
-    rows.set(`pull_events ${event.id}`, JSON.stringify(live ? { ...event, headers, payload } : event));
-  }
-  return rows;
-}
-
-/** What changed between two snapshots, one line per row (at most `limit` lines). */
-export function differences(before: Snapshot, after: Snapshot, limit = 10): string[] {
-  const lines: string[] = [];
-  for (const [key, row] of after) {
-    const old = before.get(key);
-    if (old === undefined) lines.push(`added   ${key}: ${row}`);
-    else if (old !== row) lines.push(`changed ${key}:\n    before ${old}\n    after  ${row}`);
-  }
-  for (const key of before.keys()) if (!after.has(key)) lines.push(`removed ${key}`);
-  return lines.length > limit ? [...lines.slice(0, limit), `... and ${lines.length - limit} more`] : lines;
 }

@@ -2,7 +2,8 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { contract } from '../support/contract';
 import { describeRequest, type FuzzRequest } from './requests';
-import type { JsonSchema, Spec } from './openapi';
+import { declaredResponse, type DeclaredResponse, type JsonSchema, type Operation, type Spec } from './openapi';
+import { SETTINGS_400S } from './settings-bodies';
 
 const REQUEST_ID = /^req_[A-Za-z0-9_-]{16,}$/;
 // As in src/app.ts: ajv-formats' uuid also takes `urn:uuid:`, which the server refuses.
@@ -52,6 +53,8 @@ export interface Outcome {
   request: FuzzRequest;
   status: number;
   headers: Headers;
+  bytes: Buffer;
+  /** The bytes as UTF-8. */
   text: string;
 }
 
@@ -64,31 +67,10 @@ export async function send(baseUrl: string, request: FuzzRequest): Promise<Outco
       redirect: 'manual',
       signal: AbortSignal.timeout(15_000),
     });
-    return { request, status: response.status, headers: response.headers, text: await response.text() };
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { request, status: response.status, headers: response.headers, bytes, text: bytes.toString('utf8') };
   } catch (error) {
     throw new Error(`no response: ${String(error)}\n${describeRequest(request)}`, { cause: error });
-  }
-}
-
-/** Counts for the closing log line and the coverage check. */
-export class FuzzStats {
-  valid = 0;
-  invalid = 0;
-  readonly statuses: Record<string, number> = {};
-  /** `operation key` -> statuses seen per kind, e.g. `valid 200`. */
-  readonly coverage = new Map<string, Set<string>>();
-
-  record(outcome: Outcome): void {
-    const { request, status } = outcome;
-    this[request.kind] += 1;
-    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
-    const seen = this.coverage.get(request.operation.key) ?? new Set<string>();
-    seen.add(`${request.kind} ${status}`);
-    this.coverage.set(request.operation.key, seen);
-  }
-
-  get total(): number {
-    return this.valid + this.invalid;
   }
 }
 
@@ -101,22 +83,31 @@ function errorMessage(body: unknown): string {
 }
 
 /**
- * 400s a request that satisfies the schemas may still get: the spec documents them in prose.
+ * 400s a request that satisfies the schemas may still get: the spec documents them in prose, and
+ * an endpoint's settings are checked as a whole (a combination a PATCH leaves inconsistent).
  * Anything else refused as INVALID_REQUEST means the server and the contract disagree.
  */
-const DOCUMENTED_400S = [/cursor/, /must not be later than/, /NUL/, /nest deeper than 200/];
+const DOCUMENTED_400S = [/^cursor (is malformed|belongs to another list|was issued for other filters)/, /must not be later than/, /NUL/, /nest deeper than 200/];
+
+function documented400(operation: Operation, message: string): boolean {
+  const settings = operation.operationId === 'createPullEndpoint' || operation.operationId === 'updatePullEndpoint' ? SETTINGS_400S : [];
+  return [...DOCUMENTED_400S, ...settings].some((pattern) => pattern.test(message));
+}
 
 /** What is wrong with a valid request's answer beyond the contract itself, if anything. */
 function validProblem(outcome: Outcome, body: unknown): string | undefined {
   const { request, status } = outcome;
-  const ingest = request.operation.auth === 'ingest-token';
+  if (request.expected) return request.expected.includes(status) ? undefined : `expected ${request.expected.join(' or ')} from this endpoint`;
+  const ingest = request.operation.auth === 'url-token';
   if (status < 300) return undefined;
   switch (status) {
     case 400:
-      return DOCUMENTED_400S.some((pattern) => pattern.test(errorMessage(body))) ? undefined : 'a request the contract accepts was refused as invalid';
+      return documented400(request.operation, errorMessage(body)) ? undefined : 'a request the contract accepts was refused as invalid';
     case 401:
-      // An ingest URL of a deleted or unknown endpoint has no valid token; API keys are all live.
+      // An unknown, deleted or rotated token, or one a valid PATCH gave checks; API keys are all live.
       return ingest ? undefined : 'a live API key was refused';
+    case 403:
+      return ingest ? undefined : 'unexpected 403';
     case 404:
     case 410:
       return undefined;
@@ -127,14 +118,27 @@ function validProblem(outcome: Outcome, body: unknown): string | undefined {
   }
 }
 
+/** What is wrong with an answer declared without a JSON body (none, or an event's raw payload). */
+function rawAnswerProblem(outcome: Outcome, declared: DeclaredResponse): string | undefined {
+  const { headers, bytes } = outcome;
+  if (headers.get('x-content-type-options') !== 'nosniff') return 'X-Content-Type-Options is not nosniff';
+  if (declared.content === 'none') return bytes.length === 0 ? undefined : `a ${outcome.status} with a body`;
+  // The sender's bytes, from this API's origin: never to be run as a page.
+  if (!(headers.get('content-disposition') ?? '').startsWith('attachment')) return `Content-Disposition is ${headers.get('content-disposition')}`;
+  if (!/\bsandbox\b/.test(headers.get('content-security-policy') ?? '')) return `Content-Security-Policy is ${headers.get('content-security-policy')}`;
+  return undefined;
+}
+
 /**
  * Checks one answer against the contract and throws, with a reproduction, when it breaks it:
  * - the status is declared for the operation the URL reaches (an unknown route may answer
- *   404 NOT_FOUND), and the body matches that status's schema (test/support/contract.ts);
+ *   404 NOT_FOUND), and the body matches that status's schema (test/support/contract.ts), or is
+ *   no JSON where the status declares none (a 204, a raw payload);
  * - never 5xx, except the spec's 503 ENDPOINT_PAUSED of a paused endpoint's ingest URL;
  * - X-Request-Id is a request id, equal to meta.request_id;
  * - an invalid request gets one of the statuses its defect calls for; a valid request is not
- *   refused for anything but what the spec documents (a stale cursor, a missing endpoint...).
+ *   refused for anything but what the spec documents (a stale cursor, a missing endpoint...),
+ *   and gets exactly what its ingest endpoint is set to answer when that is known.
  */
 export function checkOutcome(spec: Spec, schemas: SchemaValidator, outcome: Outcome): void {
   const { request, status, headers, text } = outcome;
@@ -142,24 +146,32 @@ export function checkOutcome(spec: Spec, schemas: SchemaValidator, outcome: Outc
     throw new Error(`${problem}\n${describeRequest(request)}\n-> ${status} ${text.length > 600 ? `${text.slice(0, 600)}...` : text}`);
   };
 
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    fail(`the answer is not JSON (Content-Type ${headers.get('content-type')})`);
-  }
-  if (!(headers.get('content-type') ?? '').startsWith('application/json')) fail(`Content-Type is ${headers.get('content-type')}`);
   const requestId = headers.get('x-request-id');
   if (!requestId || !REQUEST_ID.test(requestId)) fail(`X-Request-Id is ${JSON.stringify(requestId)}`);
-
-  const ingest = request.operation.auth === 'ingest-token';
-  if (status >= 500 && !(status === 503 && ingest && errorCode(body) === 'ENDPOINT_PAUSED')) fail(`server error ${status}`);
-
   const pathname = new URL(request.target, 'http://localhost').pathname;
   const reached = spec.route(request.method, pathname);
+  const declared = reached && declaredResponse(reached, status);
+
+  let body: unknown;
+  if (declared && declared.content !== 'json') {
+    const problem = rawAnswerProblem(outcome, declared);
+    if (problem) fail(problem);
+  } else {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      fail(`the answer is not JSON (Content-Type ${headers.get('content-type')})`);
+    }
+    if (!(headers.get('content-type') ?? '').startsWith('application/json')) fail(`Content-Type is ${headers.get('content-type')}`);
+  }
+
+  const ingest = request.operation.auth === 'url-token';
+  if (status >= 500 && !(status === 503 && ingest && errorCode(body) === 'ENDPOINT_PAUSED')) fail(`server error ${status}`);
+
   try {
     if (reached) {
-      contract.check(reached.path, request.method, status, headers, body);
+      if (!declared) return fail(`${reached.key} answered ${status}, which it does not declare`);
+      if (declared.content === 'json') contract.check(reached.path, request.method, status, headers, body);
     } else {
       if (status !== 404 || errorCode(body) !== 'NOT_FOUND') fail(`an unknown route answered ${status} ${errorCode(body)}, not 404 NOT_FOUND`);
       if (!schemas.valid({ $ref: '#/components/schemas/Error' }, body)) fail(`the 404 body is not an Error: ${schemas.errors()}`);

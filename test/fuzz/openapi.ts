@@ -38,11 +38,16 @@ export interface Parameter {
   name: string;
   in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
+  /** A query value may carry reserved characters (`:`, `/`, `@`...) without percent-encoding. */
+  allowReserved: boolean;
   schema: JsonSchema;
 }
 
-/** How an operation authenticates, from its (or the document's) `security`. */
-export type AuthKind = 'api-key' | 'ingest-token' | 'none';
+/**
+ * How an operation authenticates: an API key (its or the document's `security`), nothing, or the
+ * secret in its URL (no `security`, and a `{token}` path parameter: the ingest URL).
+ */
+export type AuthKind = 'api-key' | 'url-token' | 'none';
 
 export interface Operation {
   /** `GET /v1/pull-endpoints/{id}`: the key used in reports and statistics. */
@@ -53,10 +58,21 @@ export interface Operation {
   path: string;
   pathParams: Parameter[];
   queryParams: Parameter[];
-  body: { required: boolean; schema: JsonSchema } | undefined;
+  /** `raw`: a body of any media type (the wildcard media range), sent as bytes; else a JSON body. */
+  body: { required: boolean; schema: JsonSchema; raw: boolean } | undefined;
   auth: AuthKind;
-  /** Every response status the operation declares. */
-  statuses: number[];
+  /** Every response the operation declares, by status or range (`2XX`), and what body it has. */
+  responses: Map<string, DeclaredResponse>;
+}
+
+/** A declared response's body: JSON, other bytes (an event's raw payload), or none (a 204). */
+export interface DeclaredResponse {
+  content: 'json' | 'raw' | 'none';
+}
+
+/** The response declared for `status`: an exact status wins over a range (`2XX`), as OpenAPI says. */
+export function declaredResponse(operation: Operation, status: number): DeclaredResponse | undefined {
+  return operation.responses.get(String(status)) ?? operation.responses.get(`${String(status)[0]}XX`);
 }
 
 interface RawParameter {
@@ -64,14 +80,19 @@ interface RawParameter {
   name: string;
   in: Parameter['in'];
   required?: boolean;
+  allowReserved?: boolean;
   schema: JsonSchema;
+}
+interface RawResponse {
+  $ref?: string;
+  content?: Record<string, unknown>;
 }
 interface RawOperation {
   operationId: string;
   parameters?: RawParameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> };
   security?: Record<string, string[]>[];
-  responses: Record<string, unknown>;
+  responses: Record<string, RawResponse>;
 }
 type RawPathItem = Partial<Record<HttpMethod, RawOperation>> & { parameters?: RawParameter[] };
 interface RawDocument {
@@ -131,25 +152,39 @@ export class Spec {
 
   private parameter(raw: RawParameter): Parameter {
     const resolved = raw.$ref ? (this.pointer(raw.$ref) as RawParameter) : raw;
-    return { name: resolved.name, in: resolved.in, required: resolved.required ?? false, schema: resolved.schema };
+    return {
+      name: resolved.name,
+      in: resolved.in,
+      required: resolved.required ?? false,
+      allowReserved: resolved.allowReserved ?? false,
+      schema: resolved.schema,
+    };
   }
 
   private operationOf(path: string, method: HttpMethod, item: RawPathItem, raw: RawOperation): Operation {
     const parameters = [...(item.parameters ?? []), ...(raw.parameters ?? [])].map((p) => this.parameter(p));
     const security = raw.security ?? this.document.security ?? [];
     const schemes = security.flatMap((requirement) => Object.keys(requirement));
-    const auth: AuthKind = schemes.includes('ApiKeyAuth') ? 'api-key' : schemes.length > 0 ? 'ingest-token' : 'none';
-    const json = raw.requestBody?.content['application/json'];
+    const pathParams = parameters.filter((p) => p.in === 'path');
+    const auth: AuthKind = schemes.includes('ApiKeyAuth') ? 'api-key' : pathParams.some((p) => p.name === 'token') ? 'url-token' : 'none';
+    const content = raw.requestBody?.content ?? {};
+    const media = content['application/json'] ?? content['*/*'];
+    const responses = new Map<string, DeclaredResponse>();
+    for (const [status, response] of Object.entries(raw.responses)) {
+      const resolved = response.$ref ? (this.pointer(response.$ref) as RawResponse) : response;
+      const types = Object.keys(resolved.content ?? {});
+      responses.set(status, { content: types.includes('application/json') ? 'json' : types.length > 0 ? 'raw' : 'none' });
+    }
     return {
       key: `${method.toUpperCase()} ${path}`,
       operationId: raw.operationId,
       method,
       path,
-      pathParams: parameters.filter((p) => p.in === 'path'),
+      pathParams,
       queryParams: parameters.filter((p) => p.in === 'query'),
-      body: json ? { required: raw.requestBody?.required ?? false, schema: json.schema } : undefined,
+      body: media ? { required: raw.requestBody?.required ?? false, schema: media.schema, raw: !content['application/json'] } : undefined,
       auth,
-      statuses: Object.keys(raw.responses).map(Number),
+      responses,
     };
   }
 }

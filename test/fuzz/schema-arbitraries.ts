@@ -9,7 +9,8 @@ import type { JsonSchema, Spec } from './openapi';
  * It covers the keywords openapi.yaml uses: type (and type arrays such as [string, 'null']), enum,
  * const, format uuid / date-time / uri, minLength / maxLength, minimum / maximum, minItems /
  * maxItems, items, properties / required / additionalProperties, minProperties, oneOf, anyOf,
- * allOf and local $refs. A `pattern` is not inverted: valid values are the schema's examples.
+ * allOf and local $refs. A `pattern` is not inverted: valid values are the schema's examples and
+ * strings fast-check draws from the pattern.
  */
 
 export interface SchemaContext {
@@ -278,12 +279,13 @@ export function flatten(schema: JsonSchema, spec: Spec): JsonSchema {
   return merged;
 }
 
-function patternExamples(schema: JsonSchema): string[] {
-  const examples = [...(schema.examples ?? []), ...(schema.example !== undefined ? [schema.example] : [])];
+/** A pattern's examples, mostly; strings fast-check draws from the pattern itself otherwise. */
+function patternStrings(schema: JsonSchema): fc.Arbitrary<string> {
   const regExp = new RegExp(schema.pattern ?? '', 'u');
+  const examples = [...(schema.examples ?? []), ...(schema.example !== undefined ? [schema.example] : [])];
   const usable = examples.filter((e): e is string => typeof e === 'string' && regExp.test(e));
-  if (usable.length === 0) throw new Error(`schema with pattern ${schema.pattern} has no example to use as a valid value`);
-  return usable;
+  const drawn = fc.stringMatching(regExp);
+  return usable.length === 0 ? drawn : fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...usable) }, { weight: 1, arbitrary: drawn });
 }
 
 function stringValue(schema: JsonSchema, ctx: SchemaContext): fc.Arbitrary<string> {
@@ -295,7 +297,7 @@ function stringValue(schema: JsonSchema, ctx: SchemaContext): fc.Arbitrary<strin
     case 'uri':
       return fc.webUrl();
   }
-  if (schema.pattern !== undefined) return fc.constantFrom(...patternExamples(schema));
+  if (schema.pattern !== undefined) return patternStrings(schema);
   return boundedString(schema.minLength ?? 0, schema.maxLength);
 }
 
@@ -455,14 +457,14 @@ function describeValue(value: unknown): string {
 }
 
 /** One-place breakages of `value` (which satisfies `schema`); `where` names its location. */
-export function mutationsOf(schema: JsonSchema, value: unknown, ctx: SchemaContext, where: string): fc.Arbitrary<Mutation>[] {
+export function mutationsOf(schema: JsonSchema, value: unknown, ctx: SchemaContext, where: string, wrongTypes = true): fc.Arbitrary<Mutation>[] {
   const s = flatten(schema, ctx.spec);
   const at = where || 'body';
   const out: fc.Arbitrary<Mutation>[] = [];
   const broken = (defect: string, v: unknown): Mutation => ({ defect: `${at}: ${defect}`, value: v, breaksSchema: true });
 
   const types = allowedTypes(s, ctx.spec);
-  if (types) {
+  if (types && wrongTypes) {
     const wrong = WRONG_TYPED.filter((candidate) => !accepts(types, candidate));
     if (wrong.length > 0) out.push(fc.constantFrom(...wrong).map((v) => broken(`wrong type ${describeValue(v)}`, v)));
   }
@@ -482,9 +484,15 @@ export function mutationsOf(schema: JsonSchema, value: unknown, ctx: SchemaConte
   const branches = s.oneOf ?? s.anyOf;
   if (branches) {
     // The branch `value` came from, to break it from inside; plus a value matching two branches.
+    // Inside it, wrong types are left out: the union's were drawn above, and a type the branch
+    // refuses may be another branch's (`null` in `oneOf: [HeaderName, null]`).
     const resolved = branches.map((b) => flatten(b, ctx.spec));
-    const own = resolved.find((b) => typeof value === 'object' && value !== null && (b.required ?? []).every((k) => k in value));
-    if (own) out.push(...mutationsOf(own, value, ctx, where));
+    const own = resolved.find((b) => {
+      const branchTypes = allowedTypes(b, ctx.spec);
+      if (value === null || (branchTypes && !accepts(branchTypes, value))) return false;
+      return typeof value !== 'object' || (b.required ?? []).every((k) => k in value);
+    });
+    if (own) out.push(...mutationsOf(own, value, ctx, where, false));
     if (s.oneOf && typeof value === 'object' && value !== null && !Array.isArray(value)) {
       const others = resolved.filter((b) => b !== own);
       if (others.length > 0) {
