@@ -4,6 +4,7 @@ import { createApiKey, createProject } from '../../src/projects/repository';
 import { createEndpoint } from '../../src/pull-endpoints/endpoints';
 import { seedEvents } from '../../src/pull-events/seed';
 import type { components } from '../../generated/openapi';
+import { rememberSecret } from './log-scan';
 import { testSecretBox } from './server';
 
 type PullEndpointCreate = components['schemas']['PullEndpointCreate'];
@@ -16,11 +17,14 @@ export interface TestProject {
 
 export async function buildProject(db: Database, name = 'test project'): Promise<TestProject> {
   const { project, apiKey } = await createProject(db, name);
+  rememberSecret(apiKey.key);
   return { projectId: project.id, apiKey: apiKey.key, apiKeyId: apiKey.id };
 }
 
 export async function buildApiKey(db: Database, projectId: string) {
-  return createApiKey(db, projectId);
+  const created = await createApiKey(db, projectId);
+  rememberSecret(created.key);
+  return created;
 }
 
 export async function buildEndpoint(db: Database, projectId: string, overrides: { deletedAt?: Date } = {}) {
@@ -34,7 +38,9 @@ export async function buildEndpointWithToken(
   overrides: { deletedAt?: Date } & Omit<PullEndpointCreate, 'name'> = {},
 ) {
   const { deletedAt, ...settings } = overrides;
+  rememberSecret(settings.hmac_secret, settings.token_value);
   const { row, secretToken } = await createEndpoint({ db, box: testSecretBox() }, projectId, { name: 'test endpoint', ...settings });
+  rememberSecret(secretToken);
   if (deletedAt) {
     await db.pullEndpoint.update({ where: { id: row.id }, data: { deletedAt } });
   }

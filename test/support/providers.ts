@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import type { components } from '../../generated/openapi';
+import { rememberSecret } from './log-scan';
 
 type PullEndpointCreate = components['schemas']['PullEndpointCreate'];
 
@@ -107,6 +108,7 @@ export const shopify: Provider = {
 };
 
 export const PROVIDERS = [standardWebhooks, stripe, github, shopify];
+for (const provider of PROVIDERS) rememberSecret(provider.secret, provider.otherSecret);
 
 /** The endpoint settings that verify `provider`'s signatures and drop its redeliveries. */
 export function endpointFor(provider: Provider, overrides: Omit<PullEndpointCreate, 'name'> = {}): Omit<PullEndpointCreate, 'name'> {

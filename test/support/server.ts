@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from '../../src/app';
 import { createSecretBox, parseEncryptionKey, type SecretBox } from '../../src/auth/encryption';
 import type { HttpSettings } from '../../src/config';
 import { createPullEventsClient, type PullEventsClient } from '../../src/client';
 import { createPrismaClient, type Database } from '../../src/db/prisma';
 import { contract } from './contract';
+import { capturingLogger, expectNoSecretsIn } from './log-scan';
 
 export interface TestServer {
   baseUrl: string;
@@ -32,8 +33,10 @@ export async function startTestServer(
   options: { db?: Database; redis?: Redis; box?: SecretBox; logger?: Logger } & Partial<HttpSettings> = {},
 ): Promise<TestServer> {
   const db = options.db ?? createPrismaClient(testDatabaseUrl());
+  // Every test server logs at debug level into memory; closing it reads the lines for secrets.
+  const captured = capturingLogger();
   const app = createApp({
-    logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
+    logger: captured.logger,
     validateResponses: true,
     validateRequests: true,
     ingestBaseUrl: 'http://127.0.0.1',
@@ -58,6 +61,7 @@ export async function startTestServer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.db) await db.$disconnect();
+      expectNoSecretsIn(captured.lines);
     },
   };
 }
