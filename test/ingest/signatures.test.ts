@@ -2,13 +2,12 @@ import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import type { components } from '../../generated/openapi';
-import { contract } from '../support/contract';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { endpointFor, PROVIDERS, standardWebhooks, stripe, type Provider } from '../support/providers';
 import { startTestServer, type TestServer } from '../support/server';
+import { postWebhook, type IngestAnswer } from '../support/webhooks';
 
 type Accepted = components['schemas']['IngestAcceptedResponse'];
-type Refused = components['schemas']['Error'];
 type Endpoint = Awaited<ReturnType<typeof buildEndpointWithToken>>;
 
 let server: TestServer;
@@ -26,26 +25,21 @@ afterAll(() => server.close());
  */
 const RAW = '{"id": "evt_1", "n": 1.0, "big": 9007199254740993}';
 
-async function post(path: string, body: string, headers: Record<string, string>) {
-  const response = await fetch(`${server.baseUrl}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
-  const json = (await response.json()) as Accepted | Refused;
-  contract.check('/pull/{token}', 'POST', response.status, response.headers, json);
-  return { status: response.status, body: json };
-}
+const post = (path: string, body: string, headers: Record<string, string>) => postWebhook(server.baseUrl, path, body, headers);
 
 const build = (settings: Parameters<typeof buildEndpointWithToken>[2]) => buildEndpointWithToken(server.db, owner.projectId, settings);
 const storedCount = (endpoint: Endpoint) => server.db.pullEvent.count({ where: { pullEndpointId: endpoint.id } });
 const reasons = async (endpoint: Endpoint) =>
   (await server.db.pullEndpointRejection.findMany({ where: { pullEndpointId: endpoint.id }, orderBy: { id: 'asc' } })).map((r) => r.reason);
 
-function expectAccepted(answer: Awaited<ReturnType<typeof post>>): Accepted['data'] {
+function expectAccepted(answer: IngestAnswer): Accepted['data'] {
   expect(answer.status).toBe(202);
-  if (!('data' in answer.body)) throw new Error(`refused: ${JSON.stringify(answer.body)}`);
+  if (!answer.body.data) throw new Error(`refused: ${JSON.stringify(answer.body)}`);
   return answer.body.data;
 }
 
 /** The one 401 every refusal answers, the reason recorded, and nothing stored. */
-async function expectRefused(endpoint: Endpoint, answer: Awaited<ReturnType<typeof post>>, reason: string) {
+async function expectRefused(endpoint: Endpoint, answer: IngestAnswer, reason: string) {
   expect({ status: answer.status, body: answer.body }).toMatchObject({
     status: 401,
     body: { error: { code: 'UNAUTHORIZED', message: 'Invalid or missing ingest credentials' } },
