@@ -550,7 +550,7 @@ export interface components {
          */
         RetentionDays: number | null;
         PullEndpointCreate: {
-            name: components["schemas"]["EndpointName"];
+            name?: components["schemas"]["EndpointName"];
             description?: components["schemas"]["EndpointDescription"];
             retention_days?: components["schemas"]["RetentionDays"];
             /**
@@ -640,16 +640,21 @@ export interface components {
         PullEndpoint: {
             /** Format: uuid */
             id: string;
-            name: components["schemas"]["EndpointName"];
+            /** @description A name for people; null when none was given. */
+            name: string | null;
             description: components["schemas"]["EndpointDescription"];
+            /**
+             * @description Always `pull` (HookBridge's other mode, push, is not served here).
+             * @constant
+             */
+            mode: "pull";
+            /** @description True while the endpoint exists; false only in the answer that deletes it. */
+            active: boolean;
+            /** @description A paused endpoint's ingest URL answers 503 and stores nothing. */
+            paused: boolean;
             retention_days: components["schemas"]["RetentionDays"];
             event_type_source: components["schemas"]["EventTypeSource"];
             event_type_path: components["schemas"]["EventTypePath"];
-            /**
-             * @description A paused endpoint's ingest URL answers 503.
-             * @enum {string}
-             */
-            status: "active" | "paused";
             /**
              * Format: uri
              * @description Where third parties POST webhooks. With the secret token as its last segment only when
@@ -728,8 +733,9 @@ export interface components {
             data: components["schemas"]["Rejection"][];
             meta: components["schemas"]["ListMeta"];
         };
-        /** @description Events by status, not counting deleted ones. */
+        /** @description Events by status, not counting deleted ones; `total` is their sum. */
         PullEndpointCounts: {
+            total: number;
             stored: number;
             fetched: number;
             delivered: number;
@@ -759,6 +765,10 @@ export interface components {
             data: {
                 /** Format: uuid */
                 id: string;
+                /** @constant */
+                deleted: true;
+                /** @constant */
+                active: false;
                 deleted_at: components["schemas"]["Timestamp"];
             };
             meta: components["schemas"]["ResponseMeta"];

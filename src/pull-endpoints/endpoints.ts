@@ -34,10 +34,12 @@ export function toPullEndpoint(row: PullEndpointRow, ingestBaseUrl: string): Pul
     id: row.id,
     name: row.name,
     description: row.description,
+    mode: 'pull',
+    active: row.deletedAt === null,
+    paused: row.pausedAt !== null,
     retention_days: row.retentionDays,
     event_type_source: row.eventTypeSource as PullEndpoint['event_type_source'],
     event_type_path: row.eventTypePath,
-    status: row.pausedAt ? 'paused' : 'active',
     ingest_url: ingestUrl(ingestBaseUrl),
     verify_static_token: row.verifyStaticToken,
     token_header_name: row.tokenHeaderName,
@@ -65,7 +67,7 @@ function found<T>(row: T | null): T {
 
 export async function createEndpoint(ctx: Pick<EndpointContext, 'db' | 'box'>, projectId: string, input: components['schemas']['PullEndpointCreate']) {
   const secretToken = newToken();
-  const fields = { ...settingsToWrite(input, NO_SETTINGS, ctx.box), name: input.name };
+  const fields = { ...settingsToWrite(input, NO_SETTINGS, ctx.box), name: input.name ?? null };
   const row = await endpointRepository.createPullEndpoint(ctx.db, projectId, fields, sha256Hex(secretToken));
   return { row, secretToken };
 }

@@ -45,7 +45,7 @@ export function pullEndpointsHandlers(ctx: EndpointContext) {
 
     async deletePullEndpoint(req: OperationRequest<'deletePullEndpoint'>, res: OperationResponse<'deletePullEndpoint'>) {
       const row = await deleteEndpoint(db, authOf(req).projectId, lowercase(req.params.id));
-      res.status(200).json({ data: { id: row.id, deleted_at: row.deletedAt!.toISOString() }, meta: meta(req) });
+      res.status(200).json({ data: { id: row.id, deleted: true, active: false, deleted_at: row.deletedAt!.toISOString() }, meta: meta(req) });
     },
 
     async pausePullEndpoint(req: OperationRequest<'pausePullEndpoint'>, res: OperationResponse<'pausePullEndpoint'>) {

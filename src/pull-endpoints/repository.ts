@@ -11,7 +11,7 @@ const live = (projectId: string, id: string) => ({ id, projectId, deletedAt: nul
 export async function createPullEndpoint(
   db: Database,
   projectId: string,
-  fields: SettingsFields & { name: string },
+  fields: SettingsFields & { name: string | null },
   secretTokenHash: string,
 ): Promise<PullEndpointRow> {
   return db.pullEndpoint.create({ data: { id: uuidv7(), projectId, secretTokenHash, ...fields } });
@@ -100,6 +100,7 @@ export interface EventCounts {
   stored: number;
   fetched: number;
   delivered: number;
+  total: number;
 }
 
 export async function countEventsByStatus(db: Database, endpointId: string): Promise<EventCounts> {
@@ -108,7 +109,10 @@ export async function countEventsByStatus(db: Database, endpointId: string): Pro
     where: { pullEndpointId: endpointId, deletedAt: null },
     _count: { _all: true },
   });
-  const counts: EventCounts = { stored: 0, fetched: 0, delivered: 0 };
-  for (const group of groups) counts[group.status] = group._count._all;
+  const counts: EventCounts = { stored: 0, fetched: 0, delivered: 0, total: 0 };
+  for (const group of groups) {
+    counts[group.status] = group._count._all;
+    counts.total += group._count._all;
+  }
   return counts;
 }

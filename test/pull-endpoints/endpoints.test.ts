@@ -33,7 +33,9 @@ describe('create', () => {
       retention_days: 7,
       event_type_source: 'body',
       event_type_path: 'type',
-      status: 'active',
+      mode: 'pull',
+      active: true,
+      paused: false,
       ingest_url: `http://127.0.0.1/pull/${endpoint.secret_token}`,
       verify_static_token: false,
       token_header_name: null,
@@ -63,8 +65,14 @@ describe('create', () => {
     expect(endpoint).toMatchObject({ description: null, retention_days: null, event_type_source: null, event_type_path: null });
   });
 
+  it('needs no name, as HookBridge\'s clients send none', async () => {
+    const endpoint = await create({});
+    expect(endpoint).toMatchObject({ name: null, mode: 'pull', active: true, paused: false });
+    const { data } = await api().GET('/v1/pull-endpoints/{id}', { params: { path: { id: endpoint.id } } });
+    expect(data!.data.name).toBeNull();
+  });
+
   it.each([
-    ['no name', {}, /name/],
     ['an empty name', { name: '' }, /name/],
     ['an unknown field', { name: 'x', colour: 'red' }, /colour|additional/],
     ['retention_days 0', { name: 'x', retention_days: 0 }, /retention_days/],
@@ -141,7 +149,7 @@ describe('get', () => {
     await api().POST('/v1/pull-endpoints/{id}/events/delete-batch', { params: { path }, body: { message_ids: [ids[3]!] } });
 
     const { data } = await api().GET('/v1/pull-endpoints/{id}', { params: { path } });
-    expect(data!.data.counts).toEqual({ stored: 2, fetched: 1, delivered: 2 });
+    expect(data!.data.counts).toEqual({ stored: 2, fetched: 1, delivered: 2, total: 5 });
   });
 
   it('answers 404 ENDPOINT_NOT_FOUND for an unknown id', async () => {
@@ -177,7 +185,7 @@ describe('delete', () => {
     const path = { id: endpoint.id };
 
     const { data } = await api().DELETE('/v1/pull-endpoints/{id}', { params: { path } });
-    expect(data!.data).toEqual({ id: endpoint.id, deleted_at: expect.any(String) });
+    expect(data!.data).toEqual({ id: endpoint.id, deleted: true, active: false, deleted_at: expect.any(String) });
 
     const answers = await Promise.all([
       api().GET('/v1/pull-endpoints/{id}', { params: { path } }),
@@ -197,14 +205,14 @@ describe('delete', () => {
 });
 
 describe('pause and resume', () => {
-  it('reports the status and is harmless to repeat', async () => {
+  it('answers the endpoint with paused set, and is harmless to repeat', async () => {
     const endpoint = await create();
     const path = { id: endpoint.id };
     const paused = await api().POST('/v1/pull-endpoints/{id}/pause', { params: { path } });
     const again = await api().POST('/v1/pull-endpoints/{id}/pause', { params: { path } });
-    expect(paused.data!.data.status).toBe('paused');
+    expect(paused.data!.data).toMatchObject({ paused: true, active: true });
     expect(again.data!.data).toEqual(paused.data!.data);
     const resumed = await api().POST('/v1/pull-endpoints/{id}/resume', { params: { path } });
-    expect(resumed.data!.data.status).toBe('active');
+    expect(resumed.data!.data).toMatchObject({ paused: false, active: true });
   });
 });

@@ -86,3 +86,6 @@ CREATE TABLE "pull_endpoint_rejections" (
 );
 ALTER TABLE "pull_endpoint_rejections" ADD CONSTRAINT "pull_endpoint_rejections_pull_endpoint_id_fkey"
   FOREIGN KEY ("pull_endpoint_id") REFERENCES "pull_endpoints"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- HookBridge's endpoints need no name.
+ALTER TABLE "pull_endpoints" ALTER COLUMN "name" DROP NOT NULL;
