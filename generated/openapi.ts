@@ -407,9 +407,11 @@ export interface paths {
         /**
          * Delete pull events by filter
          * @description Soft-deletes the endpoint's events that match every filter given, oldest first, at most
-         *     `limit` of them per request; call again while `deleted` equals `limit`. An empty body
-         *     deletes up to `limit` events of any status. `received_after` is inclusive,
-         *     `received_before` exclusive.
+         *     `limit` of them per request; call again while `deleted` equals `limit`. The filters are
+         *     query parameters, as HookBridge takes them; without any, up to `limit` events of any status
+         *     are deleted. `received_after` is inclusive, `received_before` exclusive. The request has
+         *     no body: one is refused with 400, so that filters sent the wrong way never widen the
+         *     deletion to everything.
          */
         post: operations["deleteAllPullEvents"];
         delete?: never;
@@ -861,25 +863,6 @@ export interface components {
                 acknowledged: number;
             };
             meta: components["schemas"]["ResponseMeta"];
-        };
-        DeleteAllRequest: {
-            status?: components["schemas"]["PullEventStatus"];
-            event_type?: string;
-            /**
-             * Format: date-time
-             * @description Only events received at or after this time.
-             */
-            received_after?: string;
-            /**
-             * Format: date-time
-             * @description Only events received before this time.
-             */
-            received_before?: string;
-            /**
-             * @description The most events this request deletes.
-             * @default 1000
-             */
-            limit?: number;
         };
         DeleteAllResponse: {
             data: {
@@ -1730,7 +1713,24 @@ export interface operations {
     };
     deleteAllPullEvents: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Only events with one of these statuses, comma-separated: `fetched,delivered`.
+                 * @example delivered
+                 */
+                status?: string;
+                /** @description Only events of this type. */
+                event_type?: string;
+                /** @description Only events received at or after this time (RFC 3339). */
+                received_after?: string;
+                /**
+                 * @description Only events received before this time (RFC 3339).
+                 * @example 2026-04-01T00:00:00.000Z
+                 */
+                received_before?: string;
+                /** @description The most events this request deletes. */
+                limit?: number;
+            };
             header?: never;
             path: {
                 /**
@@ -1741,11 +1741,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DeleteAllRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description The events this request deleted, in id order. */
             200: {

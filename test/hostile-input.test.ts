@@ -32,7 +32,7 @@ const eventCount = () => server.db.pullEvent.count({ where: { pullEndpointId: en
 it.each([
   ['a NUL in a name', 'POST', '/v1/pull-endpoints', '{"name":"a\\u0000b"}', /NUL/],
   ['an empty patch body', 'PATCH', 'ENDPOINT', '', /body is required/],
-  ['an empty delete-all body', 'POST', 'ENDPOINT/events/delete-all', '', /body is required/],
+  ['a delete-all with its filters in a body', 'POST', 'ENDPOINT/events/delete-all', '{"status":"delivered"}', /query parameters and no body/],
 ])('answers 400 to %s and stores nothing', async (_case, method, path, body, message) => {
   const before = await eventCount();
   const target = path.replace('ENDPOINT', `/v1/pull-endpoints/${endpoint.id}`);

@@ -30,7 +30,7 @@ it('never lets one project see, count, change, acknowledge or delete another pro
     api.DELETE('/v1/pull-endpoints/{id}/events/{event_id}', { params: { path: event } }),
     api.POST('/v1/pull-endpoints/{id}/events/ack', { params: { path }, body: { event_ids: eventIds } }),
     api.POST('/v1/pull-endpoints/{id}/events/delete-batch', { params: { path }, body: { message_ids: eventIds } }),
-    api.POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path }, body: {} }),
+    api.POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path } }),
     api.DELETE('/v1/pull-endpoints/{id}', { params: { path } }),
   ]);
   for (const { error, response } of answers) {

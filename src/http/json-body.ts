@@ -14,7 +14,7 @@ function bodyError(message: string, type: string, status: number): BodyError {
   return Object.assign(new Error(message), { type, status });
 }
 
-function hasBody(headers: IncomingHttpHeaders): boolean {
+export function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 

@@ -5,7 +5,7 @@ import { decodeCursor, paginate } from '../http/pagination';
 import { requireEndpoint } from '../pull-endpoints/endpoints';
 import { batchDelete } from './repository';
 import { ceilMillis, lowestEventIdAt } from './ids';
-import { acknowledge, deleteMatching, listEvents, readEvent, type EventFilter, type EventRow, type EventSummaryRow } from './repository';
+import { acknowledge, deleteMatching, listEvents, readEvent, type EventFilter, type EventRow, type EventStatus, type EventSummaryRow } from './repository';
 
 type PullEventSummary = components['schemas']['PullEventSummary'];
 type PullEvent = components['schemas']['PullEvent'];
@@ -130,19 +130,22 @@ export async function deleteEvent(db: Database, projectId: string, apiKeyId: str
   return { event_id: row.id, deleted_at: row.deletedAt.toISOString(), already_deleted: !row.deletedNow };
 }
 
-export async function deleteAllEvents(
-  db: Database,
-  projectId: string,
-  apiKeyId: string,
-  endpointId: string,
-  body: components['schemas']['DeleteAllRequest'],
-) {
+export interface DeleteAllQuery {
+  /** Comma-separated statuses, as HookBridge takes them. */
+  status: string | undefined;
+  eventType: string | undefined;
+  receivedAfter: string | undefined;
+  receivedBefore: string | undefined;
+  limit: number;
+}
+
+export async function deleteAllEvents(db: Database, projectId: string, apiKeyId: string, endpointId: string, query: DeleteAllQuery) {
   await requireEndpoint(db, projectId, endpointId);
   const filter = {
-    ...(body.status !== undefined && { status: body.status }),
-    ...(body.event_type !== undefined && { eventType: body.event_type }),
-    ...timeRange(body.received_after, body.received_before, ['received_after', 'received_before']),
+    ...(query.status !== undefined && { statuses: [...new Set(query.status.split(','))] as EventStatus[] }),
+    ...(query.eventType !== undefined && { eventType: query.eventType }),
+    ...timeRange(query.receivedAfter, query.receivedBefore, ['received_after', 'received_before']),
   };
-  const ids = await deleteMatching(db, endpointId, apiKeyId, filter, body.limit ?? 1000);
+  const ids = await deleteMatching(db, endpointId, apiKeyId, filter, query.limit);
   return { deleted: ids.length, deleted_event_ids: ids };
 }

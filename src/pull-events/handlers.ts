@@ -1,5 +1,7 @@
 import type { Response } from 'express';
 import type { Database } from '../db/prisma';
+import { AppError } from '../http/errors';
+import { hasBody } from '../http/json-body';
 import { meta } from '../http/request-id';
 import { authOf, type OperationRequest, type OperationResponse } from '../http/types';
 import { deleteEventsBatch } from './delete-batch';
@@ -67,7 +69,16 @@ export function pullEventsHandlers(db: Database) {
 
     async deleteAllPullEvents(req: OperationRequest<'deleteAllPullEvents'>, res: OperationResponse<'deleteAllPullEvents'>) {
       const { projectId, apiKeyId } = authOf(req);
-      const data = await deleteAllEvents(db, projectId, apiKeyId, req.params.id.toLowerCase(), req.body);
+      // Filters sent as a body (this operation's earlier form) must not widen the deletion to everything.
+      if (hasBody(req.headers)) throw AppError.invalidRequest('delete-all takes its filters as query parameters and no body');
+      const { query } = req;
+      const data = await deleteAllEvents(db, projectId, apiKeyId, req.params.id.toLowerCase(), {
+        status: query.status,
+        eventType: query.event_type,
+        receivedAfter: query.received_after,
+        receivedBefore: query.received_before,
+        limit: query.limit ?? 1000,
+      });
       res.status(200).json({ data, meta: meta(req) });
     },
   };

@@ -85,6 +85,8 @@ export type EventStatus = 'stored' | 'fetched' | 'delivered';
 
 export interface EventFilter {
   status?: EventStatus;
+  /** Any of these statuses (delete-all's comma-separated list). */
+  statuses?: EventStatus[];
   eventType?: string;
   /** Inclusive lower bound on the id (ids start with their receive time). */
   fromId?: string;
@@ -109,6 +111,7 @@ function filterSql(filter: EventFilter) {
   const conditions = [
     filter.includeDeleted ? Prisma.empty : Prisma.sql`AND deleted_at IS NULL`,
     filter.status ? Prisma.sql`AND status = ${filter.status}::pull_event_status` : Prisma.empty,
+    filter.statuses ? Prisma.sql`AND status = ANY(${filter.statuses}::pull_event_status[])` : Prisma.empty,
     filter.eventType !== undefined ? Prisma.sql`AND event_type = ${filter.eventType}` : Prisma.empty,
     filter.fromId ? Prisma.sql`AND id >= ${filter.fromId}::uuid` : Prisma.empty,
     filter.toId ? Prisma.sql`AND id < ${filter.toId}::uuid` : Prisma.empty,

@@ -1,4 +1,4 @@
-import type { components, operations } from '../../generated/openapi';
+import type { operations, paths } from '../../generated/openapi';
 import {
   buildEndpoint,
   buildEndpointWithToken,
@@ -221,30 +221,44 @@ describe('delete one', () => {
 });
 
 describe('delete-all', () => {
+  type DeleteAllQuery = NonNullable<paths['/v1/pull-endpoints/{id}/events/delete-all']['post']['parameters']['query']>;
+
   it('deletes the matching live events up to the limit, oldest first, and reports their ids', async () => {
     const endpointId = await buildEndpoint(server.db, owner.projectId);
-    const ids = await buildEvents(server.db, endpointId, 6);
+    const ids = await buildEvents(server.db, endpointId, 7);
     await api().POST('/v1/pull-endpoints/{id}/events/ack', { params: { path: { id: endpointId } }, body: { event_ids: ids.slice(0, 4) } });
-    const deleteAll = (body: components['schemas']['DeleteAllRequest']) =>
-      api().POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path: { id: endpointId } }, body });
+    await api().GET('/v1/pull-endpoints/{id}/events/{event_id}', { params: { path: { id: endpointId, event_id: ids[4]! } } });
+    const deleteAll = (query: DeleteAllQuery) => api().POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path: { id: endpointId }, query } });
 
     const first = await deleteAll({ status: 'delivered', limit: 3 });
     expect(first.data!.data).toEqual({ deleted: 3, deleted_event_ids: ids.slice(0, 3) });
-    const rest = await deleteAll({ status: 'delivered' });
-    expect(rest.data!.data).toEqual({ deleted: 1, deleted_event_ids: [ids[3]] });
+    const rest = await deleteAll({ status: 'fetched,delivered' });
+    expect(rest.data!.data).toEqual({ deleted: 2, deleted_event_ids: [ids[3], ids[4]] });
     const none = await deleteAll({ received_before: '2000-01-01T00:00:00Z' });
     expect(none.data!.data).toEqual({ deleted: 0, deleted_event_ids: [] });
     const everything = await deleteAll({});
-    expect(everything.data!.data.deleted_event_ids).toEqual(ids.slice(4));
+    expect(everything.data!.data.deleted_event_ids).toEqual(ids.slice(5));
   });
 
-  it('answers 400 when received_after is later than received_before', async () => {
+  it('takes its filters as HookBridge sends them: query parameters, times unencoded, no body', async () => {
     const endpointId = await buildEndpoint(server.db, owner.projectId);
-    const { error, response } = await api().POST('/v1/pull-endpoints/{id}/events/delete-all', {
-      params: { path: { id: endpointId } },
-      body: { received_after: '2026-02-01T00:00:00Z', received_before: '2026-01-01T00:00:00Z' },
-    });
+    const ids = await buildEvents(server.db, endpointId, 2);
+    const response = await fetch(
+      `${server.baseUrl}/v1/pull-endpoints/${endpointId}/events/delete-all?status=stored,fetched&received_after=2000-01-01T00:00:00Z&limit=1`,
+      { method: 'POST', headers: { Authorization: `Bearer ${owner.apiKey}` } },
+    );
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { data: unknown }).data).toEqual({ deleted: 1, deleted_event_ids: [ids[0]] });
+  });
+
+  it.each([
+    ['received_after later than received_before', { received_after: '2026-02-01T00:00:00Z', received_before: '2026-01-01T00:00:00Z' }, /received_after must not be later than received_before/],
+    ['an unknown status in the list', { status: 'delivered,gone' }, /status/],
+    ['an empty status in the list', { status: 'delivered,' }, /status/],
+  ])('answers 400 to %s', async (_case, query, message) => {
+    const endpointId = await buildEndpoint(server.db, owner.projectId);
+    const { error, response } = await api().POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path: { id: endpointId }, query } });
     expect(response.status).toBe(400);
-    expect(error!.error.message).toMatch(/received_after must not be later than received_before/);
+    expect(error!.error.message).toMatch(message);
   });
 });

@@ -86,7 +86,7 @@ it('reports every event deleted exactly once across batch, single and filtered d
         return;
       }
       case 2: {
-        const { data, response } = await client.POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path }, body: { status: 'delivered', limit: 5 } });
+        const { data, response } = await client.POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path, query: { status: 'delivered', limit: 5 } } });
         statuses.push(response.status);
         deletedCountSum += data?.data.deleted ?? 0;
         // delete-all reports ids, not times: their deleted_at is checked against the table below.
