@@ -172,6 +172,7 @@ function overPg(pool: Pool, webhook: Webhook, storedHeaders: Record<string, stri
           payloadIsJson: true,
           queryString: null,
           idempotencyKey: null,
+          processingMs: 0,
         });
         const row = (await pool.query<{ id: string | null }>(store.text, store.values)).rows[0];
         if (!row?.id) throw new Error(`${label}: the event was not stored`);

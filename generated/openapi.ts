@@ -804,9 +804,31 @@ export interface components {
             received_at: components["schemas"]["Timestamp"];
             /**
              * Format: date-time
+             * @description When the event was first fetched (read without preview); never moved afterwards.
+             */
+            fetched_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the event was first acknowledged; never moved afterwards.
+             */
+            delivered_at: string | null;
+            timing: components["schemas"]["EventTiming"];
+            /**
+             * Format: date-time
              * @description When the event was soft-deleted; null while it is live.
              */
             deleted_at: string | null;
+        };
+        /** @description Durations of the event's lifecycle in milliseconds; each null until it applies. */
+        EventTiming: {
+            /** @description From the webhook's arrival to the statement that stored it. */
+            ingest_processing_ms: number | null;
+            /** @description From `received_at` to `fetched_at`. */
+            time_to_fetch_ms: number | null;
+            /** @description From `fetched_at` (or `received_at` when it was acknowledged unread) to `delivered_at`. */
+            time_to_ack_ms: number | null;
+            /** @description From `received_at` to `delivered_at`. */
+            total_lifecycle_ms: number | null;
         };
         PullEvent: components["schemas"]["PullEventSummary"] & {
             /**

@@ -103,7 +103,14 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
   };
 
   /** Checks the webhook against `endpoint`'s settings and stores it if they allow. */
-  const attempt = async (req: Request, res: Response, endpoint: IngestEndpointRow, tokenHash: string, read?: Buffer): Promise<Outcome> => {
+  const attempt = async (
+    req: Request,
+    res: Response,
+    endpoint: IngestEndpointRow,
+    tokenHash: string,
+    arrived: number,
+    read?: Buffer,
+  ): Promise<Outcome> => {
     const query = rawQuery(req);
     const refused = (refusal: Refusal, body?: Buffer): Outcome => ({ kind: 'refused', refusal, ...(body && { body }) });
     if (endpoint.paused) return refused(new Refusal('paused', paused()), read);
@@ -141,6 +148,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
       payloadIsJson: json !== undefined,
       queryString: storedQuery(query, endpoint.token_query_param),
       idempotencyKey: idempotencyKey(endpoint.idempotency_header_names, req.headers),
+      processingMs: Math.round(performance.now() - arrived),
     });
     if (outcome.kind === 'changed') return { kind: 'stale', body };
     answer(req, res, endpoint.ingest_response_code, outcome.id, outcome.receivedAt, outcome.kind === 'duplicate');
@@ -165,18 +173,19 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
   };
 
   const handle = async (req: Request, res: Response, token: string) => {
+    const arrived = performance.now();
     const tokenHash = sha256Hex(token);
     const cached = cache.get(tokenHash);
     let endpoint = cached ?? (await lookUp(req, tokenHash));
     await limiter.consume(endpoint.id);
 
-    let outcome = await attempt(req, res, endpoint, tokenHash);
+    let outcome = await attempt(req, res, endpoint, tokenHash, arrived);
     // A body over the limit is refused whatever the settings, and cannot be read a second time.
     const settingsDecided = outcome.kind === 'stale' || (outcome.kind === 'refused' && outcome.refusal.reason !== 'too_large');
     if (settingsDecided && cached && outcome.kind !== 'answered') {
       // The cached settings may be out of date: decide again on the endpoint as it is now.
       endpoint = await lookUp(req, tokenHash);
-      outcome = await attempt(req, res, endpoint, tokenHash, outcome.body);
+      outcome = await attempt(req, res, endpoint, tokenHash, arrived, outcome.body);
     }
     if (outcome.kind === 'answered') return;
     if (outcome.kind === 'stale') {

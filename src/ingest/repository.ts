@@ -58,6 +58,8 @@ export interface NewEvent {
   payloadIsJson: boolean;
   queryString: string | null;
   idempotencyKey: string | null;
+  /** From the webhook's arrival to this statement. */
+  processingMs: number;
 }
 
 // The successor of a UUID as a 128-bit number: its last 8 bytes + 1 (UUIDv7's random part, which
@@ -96,11 +98,11 @@ export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
       RETURNING last_event_id AS id
     ), claimed AS (${claim}), stored AS (
       INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload, content_type,
-                               payload_is_json, size_bytes, query_string)
+                               payload_is_json, size_bytes, query_string, ingest_processing_ms)
       SELECT ${event.endpointId}::uuid, id, ${event.eventType},
              to_timestamp(('x' || encode(substring(uuid_send(id) FROM 1 FOR 6), 'hex'))::bit(48)::bigint / 1000.0),
              ${JSON.stringify(event.headers)}::jsonb, ${event.payload}::bytea, ${event.contentType},
-             ${event.payloadIsJson}, ${event.payload.length}::int, ${event.queryString}
+             ${event.payloadIsJson}, ${event.payload.length}::int, ${event.queryString}, ${event.processingMs}::int
       FROM claimed
       RETURNING id::text AS id, received_at
     )

@@ -20,6 +20,8 @@ export interface ListQuery {
   cursor: string | undefined;
 }
 
+const between = (from: Date | null, to: Date | null) => (from && to ? Math.max(0, to.getTime() - from.getTime()) : null);
+
 export function toEventSummary(row: EventSummaryRow): PullEventSummary {
   return {
     id: row.id,
@@ -28,6 +30,14 @@ export function toEventSummary(row: EventSummaryRow): PullEventSummary {
     size_bytes: row.size_bytes,
     content_type: row.content_type,
     received_at: row.received_at.toISOString(),
+    fetched_at: row.fetched_at?.toISOString() ?? null,
+    delivered_at: row.delivered_at?.toISOString() ?? null,
+    timing: {
+      ingest_processing_ms: row.ingest_processing_ms,
+      time_to_fetch_ms: between(row.received_at, row.fetched_at),
+      time_to_ack_ms: between(row.fetched_at ?? row.received_at, row.delivered_at),
+      total_lifecycle_ms: between(row.received_at, row.delivered_at),
+    },
     deleted_at: row.deleted_at?.toISOString() ?? null,
   };
 }

@@ -95,7 +95,8 @@ export interface EventFilter {
   includeDeleted: boolean;
 }
 
-const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, size_bytes, content_type, received_at, deleted_at`;
+const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, size_bytes, content_type, received_at,
+  fetched_at, delivered_at, ingest_processing_ms, deleted_at`;
 
 export interface EventSummaryRow {
   id: string;
@@ -104,6 +105,9 @@ export interface EventSummaryRow {
   size_bytes: number;
   content_type: string | null;
   received_at: Date;
+  fetched_at: Date | null;
+  delivered_at: Date | null;
+  ingest_processing_ms: number | null;
   deleted_at: Date | null;
 }
 
@@ -140,7 +144,8 @@ export interface EventRow extends EventSummaryRow {
 
 /**
  * One event with its payload. Unless `preview`, a live `stored` event moves to `fetched` in the
- * same statement; the row returned is the updated one when it moved.
+ * same statement and gets its `fetched_at` (only that transition sets it, so it never moves); the
+ * row returned is the updated one when it moved.
  */
 export async function readEvent(db: Database, endpointId: string, id: string, preview: boolean): Promise<EventRow | undefined> {
   const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
@@ -150,7 +155,7 @@ export async function readEvent(db: Database, endpointId: string, id: string, pr
         SELECT ${columns} FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid`
     : await db.$queryRaw<EventRow[]>`
         WITH fetched AS (
-          UPDATE pull_events SET status = 'fetched'
+          UPDATE pull_events SET status = 'fetched', fetched_at = now()
           WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'stored' AND deleted_at IS NULL
           RETURNING ${columns}
         )
@@ -161,7 +166,10 @@ export async function readEvent(db: Database, endpointId: string, id: string, pr
   return rows[0];
 }
 
-/** Moves live `stored`/`fetched` events to `delivered`; returns how many moved. Locks in id order. */
+/**
+ * Moves live `stored`/`fetched` events to `delivered` and sets `delivered_at`, which only this
+ * transition sets (a delivered event is never moved again); returns how many moved. Locks in id order.
+ */
 export async function acknowledge(db: Database, endpointId: string, ids: string[]): Promise<number> {
   const sql = Prisma.sql`
     WITH locked AS (
@@ -171,7 +179,7 @@ export async function acknowledge(db: Database, endpointId: string, ids: string[
       ORDER BY id
       FOR UPDATE
     )
-    UPDATE pull_events e SET status = 'delivered'
+    UPDATE pull_events e SET status = 'delivered', delivered_at = now()
     WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
       AND e.status <> 'delivered' AND e.deleted_at IS NULL`;
   return retryTransient(() => db.$executeRaw(sql));

@@ -57,7 +57,7 @@ it('keeps existing endpoints and events working under the ingest URL form', asyn
     await client.end();
   }
 
-  expect(await migrate(url)).toEqual([INGEST_URL_MIGRATION]);
+  expect(await migrate(url)).toEqual(readMigrations().filter((m) => m.name >= INGEST_URL_MIGRATION).map((m) => m.name));
 
   const db = createPrismaClient(url);
   const server = await startTestServer({ db });

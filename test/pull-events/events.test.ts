@@ -39,7 +39,18 @@ describe('list', () => {
 
     const { data } = await list(endpointId);
     expect(data!.data.map((e) => e.id)).toEqual([ids[0], ids[3]]);
-    expect(Object.keys(data!.data[0]!).sort()).toEqual(['content_type', 'deleted_at', 'event_type', 'id', 'received_at', 'size_bytes', 'status']);
+    expect(Object.keys(data!.data[0]!).sort()).toEqual([
+      'content_type',
+      'deleted_at',
+      'delivered_at',
+      'event_type',
+      'fetched_at',
+      'id',
+      'received_at',
+      'size_bytes',
+      'status',
+      'timing',
+    ]);
 
     const everything = await list(endpointId, { status: 'any', include_deleted: true });
     expect(everything.data!.data.map((e) => [e.id, e.status, e.deleted_at !== null])).toEqual([
@@ -260,5 +271,51 @@ describe('delete-all', () => {
     const { error, response } = await api().POST('/v1/pull-endpoints/{id}/events/delete-all', { params: { path: { id: endpointId }, query } });
     expect(response.status).toBe(400);
     expect(error!.error.message).toMatch(message);
+  });
+});
+
+describe('lifecycle', () => {
+  it('sets fetched_at on the first fetch and delivered_at on the first ack, never moving either, and times them', async () => {
+    const endpoint = await buildEndpointWithToken(server.db, owner.projectId);
+    const { body } = await postWebhook(server.baseUrl, endpoint.ingestPath, '{"a":1}');
+    const path = { id: endpoint.id, event_id: body.data.event_id };
+    const read = async (preview = true) => (await api().GET('/v1/pull-endpoints/{id}/events/{event_id}', { params: { path, query: { preview } } })).data!.data;
+
+    const stored = await read();
+    expect(stored).toMatchObject({ fetched_at: null, delivered_at: null });
+    expect(stored.timing).toEqual({ ingest_processing_ms: expect.any(Number), time_to_fetch_ms: null, time_to_ack_ms: null, total_lifecycle_ms: null });
+
+    const fetched = await read(false);
+    await read(false);
+    await fetch(`${server.baseUrl}/v1/pull-endpoints/${endpoint.id}/events/${body.data.event_id}/payload`, { headers: { Authorization: `Bearer ${owner.apiKey}` } });
+    expect((await read()).fetched_at).toBe(fetched.fetched_at);
+
+    await api().POST('/v1/pull-endpoints/{id}/events/ack', { params: { path: { id: endpoint.id } }, body: { event_ids: [path.event_id] } });
+    const delivered = await read();
+    await api().POST('/v1/pull-endpoints/{id}/events/ack', { params: { path: { id: endpoint.id } }, body: { event_ids: [path.event_id] } });
+    const again = await read();
+    expect(again.delivered_at).toBe(delivered.delivered_at);
+    expect(again.fetched_at).toBe(fetched.fetched_at);
+
+    const ms = (iso: string | null) => Date.parse(iso!);
+    expect(again.timing).toEqual({
+      ingest_processing_ms: stored.timing.ingest_processing_ms,
+      time_to_fetch_ms: ms(again.fetched_at) - ms(again.received_at),
+      time_to_ack_ms: ms(again.delivered_at) - ms(again.fetched_at),
+      total_lifecycle_ms: ms(again.delivered_at) - ms(again.received_at),
+    });
+    const [listed] = (await list(endpoint.id, { status: 'delivered' })).data!.data;
+    expect(listed).toMatchObject({ fetched_at: again.fetched_at, delivered_at: again.delivered_at, timing: again.timing });
+  });
+
+  it('times an event acknowledged unread from its receipt, with no fetched_at', async () => {
+    const endpointId = await buildEndpoint(server.db, owner.projectId);
+    const [id] = await buildEvents(server.db, endpointId, 1);
+    await api().POST('/v1/pull-endpoints/{id}/events/ack', { params: { path: { id: endpointId } }, body: { event_ids: [id!] } });
+    const event = (await api().GET('/v1/pull-endpoints/{id}/events/{event_id}', { params: { path: { id: endpointId, event_id: id! }, query: { preview: true } } })).data!.data;
+    expect(event.fetched_at).toBeNull();
+    expect(event.timing.time_to_fetch_ms).toBeNull();
+    expect(event.timing.time_to_ack_ms).toBe(event.timing.total_lifecycle_ms);
+    expect(event.timing.total_lifecycle_ms).toBe(Date.parse(event.delivered_at!) - Date.parse(event.received_at));
   });
 });
