@@ -24,7 +24,17 @@ async function main(): Promise<void> {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
   const app = createApp({ db: database.db, logger, box, ...config.http, ...(redis && { redis }) });
   const sweeper = config.sweeper.intervalMs > 0 ? startSweeper(database.db, config.sweeper, logger) : undefined;
-  const server: Server = app.listen(config.port, () => {
+  const server: Server = app.listen(config.port, (error?: Error) => {
+    // Express 5 hands a listen failure (the port is taken) to this callback; without a server the
+    // process would otherwise drift to a silent exit 0.
+    if (error) {
+      logger.error({ err: error, port: config.port }, `cannot listen on port ${config.port}`);
+      void Promise.resolve(sweeper?.stop())
+        .then(() => redis?.quit())
+        .then(() => database.close())
+        .finally(() => process.exit(1));
+      return;
+    }
     logger.info({ port: config.port }, `listening on http://localhost:${config.port}`);
   });
 

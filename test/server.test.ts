@@ -1,27 +1,27 @@
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createPullEventsClient } from '../src/client';
 import { contract } from './support/contract';
-import { runTs, startTs, waitFor } from './support/processes';
+import { freePort, runTs, startTs, waitFor } from './support/processes';
 import { testDatabaseUrl } from './support/server';
 
 // `npm start` on a fresh machine: no DATABASE_URL, so the service runs its embedded PostgreSQL.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pull-events-start-'));
 fs.chmodSync(dataDir, 0o755);
-const port = 40000 + Math.floor(Math.random() * 10000);
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  DATA_DIR: dataDir,
-  PORT: String(port),
-  EMBEDDED_PG_PORT: String(port + 1),
-  VALIDATE_RESPONSES: '1',
-  LOG_LEVEL: 'info',
-};
+const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, VALIDATE_RESPONSES: '1', LOG_LEVEL: 'info' };
 delete env.DATABASE_URL;
 delete env.SECRET_ENCRYPTION_KEY;
-const baseUrl = `http://127.0.0.1:${port}`;
+let baseUrl: string;
+
+beforeAll(async () => {
+  const [port, postgresPort] = [await freePort(), await freePort()];
+  Object.assign(env, { PORT: String(port), EMBEDDED_PG_PORT: String(postgresPort) });
+  baseUrl = `http://127.0.0.1:${port}`;
+});
 
 async function startService() {
   const service = startTs('src/server.ts', env);
@@ -97,6 +97,24 @@ it('keeps its data across restarts and does not create a second dev key', async 
     expect(await stop(service)).toBe(0);
   }
   expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8')).toBe(keyBefore);
+});
+
+it('exits 1 saying so when its port is taken, instead of exiting 0 unheard', async () => {
+  const taken = http.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, resolve));
+  try {
+    const { port: takenPort } = taken.address() as AddressInfo;
+    const result = await runTs('src/server.ts', [], {
+      ...env,
+      DATABASE_URL: testDatabaseUrl(),
+      SECRET_ENCRYPTION_KEY: process.env.SECRET_ENCRYPTION_KEY,
+      PORT: String(takenPort),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`cannot listen on port ${takenPort}`);
+  } finally {
+    taken.close();
+  }
 });
 
 it('refuses to start on a real database without SECRET_ENCRYPTION_KEY, saying what to set', async () => {

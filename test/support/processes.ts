@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -50,11 +51,21 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-let nextPort = 41000 + Math.floor(Math.random() * 8000);
+/** A port nothing listens on now (the system picks it), for a service about to start. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** `npm start`'s entry point in its own process, on `databaseUrl`, ready when /readyz answers 200. */
 export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
-  const port = nextPort++;
+  const port = await freePort();
   const child = startTs('src/server.ts', {
     ...process.env,
     DATABASE_URL: databaseUrl,
