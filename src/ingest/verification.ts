@@ -23,14 +23,28 @@ export function displayAddress(ip: string): string {
   return senderAddress(ip)?.toString() ?? ip;
 }
 
+type Range = NonNullable<ReturnType<typeof parseCidr>>;
+
+/**
+ * An allowlist parsed once per endpoint row: a looked-up endpoint is kept for a few seconds
+ * (EndpointCache), and its `allowed_cidrs` array with it, so every webhook after the first reuses it.
+ */
+const parsedAllowlists = new WeakMap<string[], Range[]>();
+
+function rangesOf(cidrs: string[]): Range[] {
+  let ranges = parsedAllowlists.get(cidrs);
+  if (!ranges) {
+    ranges = cidrs.map(parseCidr).filter((range): range is Range => range !== undefined);
+    parsedAllowlists.set(cidrs, ranges);
+  }
+  return ranges;
+}
+
 export function ipAllowed(endpoint: Pick<IngestEndpointRow, 'verify_ip_allowlist' | 'allowed_cidrs'>, ip: string): boolean {
   if (!endpoint.verify_ip_allowlist) return true;
   const address = senderAddress(ip);
   if (!address) return false;
-  return endpoint.allowed_cidrs.some((cidr) => {
-    const range = parseCidr(cidr);
-    return range !== undefined && range[0].kind() === address.kind() && address.match(range);
-  });
+  return rangesOf(endpoint.allowed_cidrs).some((range) => range[0].kind() === address.kind() && address.match(range));
 }
 
 /** The static token check, before the body is read: missing or wrong is a refusal. */
