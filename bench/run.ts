@@ -114,6 +114,9 @@ async function main(): Promise<void> {
   cleanups.push(() => control.end());
   const floorPool = new pg.Pool({ connectionString: database.url, max: POOL_SIZE });
   cleanups.push(() => floorPool.end());
+  // An idle client the server drops (the database dropped at the end, a restart) is an 'error'
+  // event on its pool, which crashes the process unless someone listens.
+  for (const pool of [control, floorPool]) pool.on('error', (error) => log(`an idle database connection closed: ${error.message}`));
   const prisma = createPrismaClient(database.url, { poolSize: 2 });
   cleanups.push(() => prisma.$disconnect());
   const machine = await describeMachine(control, database.server);
