@@ -46,6 +46,8 @@ export interface SweeperSettings {
   batchSize: number;
   /** Rejections kept per endpoint; older ones are trimmed. */
   rejectionsKept: number;
+  /** DEFAULT_RETENTION_DAYS: the retention of endpoints whose retention_days is null; unset keeps their events until deleted. */
+  defaultRetentionDays?: number;
 }
 
 /**
@@ -99,6 +101,7 @@ export function loadConfig(): Config {
       graceSeconds: intFromEnv('DELETED_PAYLOAD_GRACE_SECONDS', 0, 0),
       batchSize: intFromEnv('SWEEP_BATCH_SIZE', 1000),
       rejectionsKept: intFromEnv('REJECTIONS_KEPT_PER_ENDPOINT', DEFAULT_REJECTIONS_KEPT),
+      ...(process.env.DEFAULT_RETENTION_DAYS && { defaultRetentionDays: intFromEnv('DEFAULT_RETENTION_DAYS', 1) }),
     },
   };
 }

@@ -32,7 +32,7 @@ async function drain(batch: () => Promise<number>, limit: number): Promise<numbe
  */
 export async function sweep(
   db: Database,
-  settings: Pick<SweeperSettings, 'graceSeconds' | 'batchSize'> & Partial<Pick<SweeperSettings, 'rejectionsKept'>>,
+  settings: Pick<SweeperSettings, 'graceSeconds' | 'batchSize'> & Partial<Pick<SweeperSettings, 'rejectionsKept' | 'defaultRetentionDays'>>,
   now = new Date(),
 ): Promise<SweepResult> {
   const limit = settings.batchSize;
@@ -49,8 +49,9 @@ export async function sweep(
         }
         continue;
       }
-      if (endpoint.retentionDays !== null) {
-        const bound = lowestEventIdAt(now.getTime() - endpoint.retentionDays * DAY_MS);
+      const retentionDays = endpoint.retentionDays ?? settings.defaultRetentionDays;
+      if (retentionDays !== undefined) {
+        const bound = lowestEventIdAt(now.getTime() - retentionDays * DAY_MS);
         result.expired += await drain(() => expireEvents(db, endpoint.id, bound, limit), limit);
       }
       result.erased += await drain(() => eraseDeletedPayloads(db, endpoint.id, cutoff, limit), limit);

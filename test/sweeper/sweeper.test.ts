@@ -82,6 +82,22 @@ it('deletes and erases events older than the endpoint’s retention_days; they t
   expect(response.status).toBe(410);
 });
 
+it('applies DEFAULT_RETENTION_DAYS to endpoints whose retention_days is null, and only to them', async () => {
+  const { id: defaulted } = await buildEndpointWithToken(server.db, owner.projectId, { retention_days: null });
+  const { id: ownRetention } = await buildEndpointWithToken(server.db, owner.projectId, { retention_days: 30 });
+  const defaultedOld = await oldEvents(defaulted, 2, 8);
+  const defaultedRecent = await oldEvents(defaulted, 2, 6);
+  const keptByOwn = await oldEvents(ownRetention, 2, 8);
+
+  await sweep(server.db, { ...settings, defaultRetentionDays: 7 });
+
+  const expired = (rows: { id: string; deletedAt: Date | null }[], ids: string[]) =>
+    rows.filter((row) => ids.includes(row.id)).map((row) => row.deletedAt !== null);
+  expect(expired(await rowsOf(defaulted), defaultedOld)).toEqual([true, true]);
+  expect(expired(await rowsOf(defaulted), defaultedRecent)).toEqual([false, false]);
+  expect(expired(await rowsOf(ownRetention), keptByOwn)).toEqual([false, false]);
+});
+
 it('keeps the newest rejections of each endpoint and none of a deleted endpoint', async () => {
   const live = await buildEndpointWithToken(server.db, owner.projectId);
   const deleted = await buildEndpointWithToken(server.db, owner.projectId);
