@@ -14,6 +14,7 @@ import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
 import { createRateLimiter } from './http/rate-limit';
 import { requestId } from './http/request-id';
+import { mountOperations } from './http/routes';
 import { ingestHandler } from './ingest/handlers';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
@@ -80,29 +81,13 @@ export function createApp(options: AppOptions): Express {
   );
   app.use(rejectHeldBodyError);
 
-  const health = healthHandlers(db);
-  app.get('/healthz', health.getHealth);
-  app.get('/readyz', health.getReadiness);
-
-  const endpoints = pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl });
-  app.post('/v1/pull-endpoints', endpoints.createPullEndpoint);
-  app.get('/v1/pull-endpoints', endpoints.listPullEndpoints);
-  app.get('/v1/pull-endpoints/:id', endpoints.getPullEndpoint);
-  app.patch('/v1/pull-endpoints/:id', endpoints.updatePullEndpoint);
-  app.delete('/v1/pull-endpoints/:id', endpoints.deletePullEndpoint);
-  app.post('/v1/pull-endpoints/:id/pause', endpoints.pausePullEndpoint);
-  app.post('/v1/pull-endpoints/:id/resume', endpoints.resumePullEndpoint);
-  app.post('/v1/pull-endpoints/:id/rotate-token', endpoints.rotatePullEndpointToken);
-  app.get('/v1/pull-endpoints/:id/rejections', rejectionsHandlers(db).listPullEndpointRejections);
-
-  const events = pullEventsHandlers(db);
-  app.get('/v1/pull-endpoints/:id/events', events.listPullEvents);
-  app.post('/v1/pull-endpoints/:id/events/ack', events.ackPullEvents);
-  app.post('/v1/pull-endpoints/:id/events/delete-batch', events.deletePullEventsBatch);
-  app.post('/v1/pull-endpoints/:id/events/delete-all', events.deleteAllPullEvents);
-  app.get('/v1/pull-endpoints/:id/events/:event_id', events.getPullEvent);
-  app.get('/v1/pull-endpoints/:id/events/:event_id/payload', events.getPullEventPayload);
-  app.delete('/v1/pull-endpoints/:id/events/:event_id', events.deletePullEvent);
+  // The path and method of every operation come from openapi.yaml; this table only binds handlers.
+  mountOperations(app, API_SPEC_PATH, {
+    ...healthHandlers(db),
+    ...pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl }),
+    ...rejectionsHandlers(db),
+    ...pullEventsHandlers(db),
+  });
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -16,7 +16,8 @@ export type QueryParams<K extends OperationId> = NonNullable<operations[K]['para
 export type SuccessBody<K extends OperationId> = JsonContent<Responses<K>[SuccessStatus<K>]>;
 
 export type OperationRequest<K extends OperationId> = Request<PathParams<K>, SuccessBody<K>, RequestBody<K>, QueryParams<K>>;
-export type OperationResponse<K extends OperationId> = Response<SuccessBody<K>>;
+/** Operations whose success is not JSON (a raw payload) write whatever bytes they answer. */
+export type OperationResponse<K extends OperationId> = Response<[SuccessBody<K>] extends [never] ? unknown : SuccessBody<K>>;
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point
