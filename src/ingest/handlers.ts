@@ -162,6 +162,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
     // The sender gets its answer even when the record cannot be written.
     await recordRejection(db, {
       endpointId: endpoint.id,
+      projectId: endpoint.project_id,
       reason: refusal.reason,
       sourceIp: displayAddress(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
       method: req.method,

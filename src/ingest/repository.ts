@@ -1,10 +1,12 @@
 import { v7 as uuidv7 } from 'uuid';
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
+import { addFactsSql } from '../metrics/repository';
 
 /** What the ingest URL needs of the endpoint its token names. */
 export interface IngestEndpointRow {
   id: string;
+  project_id: string;
   /** Moves with every change of the endpoint: a webhook is stored only under the settings it was checked against. */
   config_version: number;
   paused: boolean;
@@ -32,7 +34,7 @@ const tokenMatches = (tokenHash: string) =>
 
 export function ingestEndpointSql(tokenHash: string) {
   return Prisma.sql`
-    SELECT id::text AS id, config_version, paused_at IS NOT NULL AS paused, event_type_source, event_type_path,
+    SELECT id::text AS id, project_id::text AS project_id, config_version, paused_at IS NOT NULL AS paused, event_type_source, event_type_path,
            verify_static_token, token_header_name, token_query_param, token_value_hash,
            verify_hmac, hmac_scheme, hmac_header_name, hmac_secret_encrypted, timestamp_header_name,
            timestamp_ttl_seconds, verify_ip_allowlist, allowed_cidrs, ingest_response_code, idempotency_header_names
@@ -80,6 +82,7 @@ const SUCCESSOR = Prisma.sql`(encode(substring(uuid_send(last_event_id) FROM 1 F
  * - `claimed` inserts the idempotency key, if any; a duplicate inserts nothing (the primary key
  *   decides, not a check before the insert) and so stores no event.
  * - `stored` inserts the event with its raw bytes; `received_at` is the id's time.
+ * - `counted` adds it to the metrics rollup.
  */
 export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
   const claim = event.idempotencyKey === null
@@ -95,7 +98,7 @@ export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
         WHEN last_event_id IS NULL OR last_event_id < ${fresh}::uuid THEN ${fresh}::uuid ELSE ${SUCCESSOR} END
       WHERE id = ${event.endpointId}::uuid AND config_version = ${event.configVersion}::int
         AND deleted_at IS NULL AND paused_at IS NULL AND ${tokenMatches(event.tokenHash)}
-      RETURNING last_event_id AS id
+      RETURNING last_event_id AS id, project_id
     ), claimed AS (${claim}), stored AS (
       INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload, content_type,
                                payload_is_json, size_bytes, query_string, ingest_processing_ms)
@@ -104,9 +107,11 @@ export function storeEventSql(event: NewEvent, fresh = uuidv7()) {
              ${JSON.stringify(event.headers)}::jsonb, ${event.payload}::bytea, ${event.contentType},
              ${event.payloadIsJson}, ${event.payload.length}::int, ${event.queryString}, ${event.processingMs}::int
       FROM claimed
-      RETURNING id::text AS id, received_at
-    )
-    SELECT (SELECT count(*) FROM endpoint)::int AS endpoints, id, received_at FROM (SELECT 1) one LEFT JOIN stored ON true`;
+      RETURNING id, received_at
+    ), counted AS (${addFactsSql(Prisma.sql`
+      SELECT ${event.endpointId}::uuid AS pull_endpoint_id, endpoint.project_id, 'received' AS kind, stored.received_at AS at, NULL::bigint AS ms
+      FROM stored CROSS JOIN endpoint`)})
+    SELECT (SELECT count(*) FROM endpoint)::int AS endpoints, id::text AS id, received_at FROM (SELECT 1) one LEFT JOIN stored ON true`;
 }
 
 export type StoreOutcome =
@@ -137,6 +142,7 @@ export async function storeEvent(db: Database, event: NewEvent): Promise<StoreOu
 
 export interface NewRejection {
   endpointId: string;
+  projectId: string;
   reason: string;
   sourceIp: string;
   method: string;
@@ -146,18 +152,16 @@ export interface NewRejection {
   headers: Record<string, string>;
 }
 
+/** Records a refused webhook and counts it in the metrics rollup, in one statement. */
 export async function recordRejection(db: Database, rejection: NewRejection): Promise<void> {
-  await db.pullEndpointRejection.create({
-    data: {
-      pullEndpointId: rejection.endpointId,
-      id: uuidv7(),
-      reason: rejection.reason,
-      sourceIp: rejection.sourceIp,
-      method: rejection.method,
-      queryString: rejection.queryString,
-      contentType: rejection.contentType,
-      sizeBytes: rejection.sizeBytes,
-      headers: rejection.headers,
-    },
-  });
+  await db.$executeRaw`
+    WITH rejection AS (
+      INSERT INTO pull_endpoint_rejections (pull_endpoint_id, id, reason, source_ip, method, query_string, content_type, size_bytes, headers)
+      VALUES (${rejection.endpointId}::uuid, ${uuidv7()}::uuid, ${rejection.reason}, ${rejection.sourceIp}, ${rejection.method},
+              ${rejection.queryString}, ${rejection.contentType}, ${rejection.sizeBytes}::int, ${JSON.stringify(rejection.headers)}::jsonb)
+      RETURNING pull_endpoint_id, received_at
+    ), counted AS (${addFactsSql(Prisma.sql`
+      SELECT pull_endpoint_id, ${rejection.projectId}::uuid AS project_id, 'rejected' AS kind, received_at AS at, NULL::bigint AS ms
+      FROM rejection`)})
+    SELECT 1`;
 }

@@ -105,7 +105,7 @@ export async function listEndpointEvents(db: Database, projectId: string, endpoi
 /** The event row (moved to `fetched` unless `preview`); 404 when absent, 410 when deleted and not a preview. */
 async function readLiveEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean): Promise<EventRow> {
   await requireEndpoint(db, projectId, endpointId);
-  const row = await readEvent(db, endpointId, eventId, preview);
+  const row = await readEvent(db, { projectId, endpointId }, eventId, preview);
   if (!row) throw AppError.eventNotFound();
   if (row.deleted_at && !preview) {
     throw new AppError(410, 'MESSAGE_DELETED', `event was deleted at ${row.deleted_at.toISOString()}`);
@@ -129,7 +129,7 @@ export async function getEventPayload(db: Database, projectId: string, endpointI
 export async function acknowledgeEvents(db: Database, projectId: string, endpointId: string, eventIds: string[]) {
   await requireEndpoint(db, projectId, endpointId);
   const ids = [...new Set(eventIds.map((id) => id.toLowerCase()))];
-  return acknowledge(db, endpointId, ids);
+  return acknowledge(db, { projectId, endpointId }, ids);
 }
 
 export async function deleteEvent(db: Database, projectId: string, apiKeyId: string, endpointId: string, eventId: string) {
@@ -156,6 +156,6 @@ export async function deleteAllEvents(db: Database, projectId: string, apiKeyId:
     ...(query.eventType !== undefined && { eventType: query.eventType }),
     ...timeRange(query.receivedAfter, query.receivedBefore, ['received_after', 'received_before']),
   };
-  const ids = await deleteMatching(db, endpointId, apiKeyId, filter, query.limit);
+  const ids = await deleteMatching(db, { projectId, endpointId }, apiKeyId, filter, query.limit);
   return { deleted: ids.length, deleted_event_ids: ids };
 }

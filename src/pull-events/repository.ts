@@ -1,6 +1,7 @@
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
 import { retryTransient } from '../db/retry';
+import { addFactsSql, millisBetween } from '../metrics/repository';
 
 export interface BatchDeleteRow {
   id: string;
@@ -29,6 +30,12 @@ export interface BatchDeleteOutcome {
  * still pick the statement as a deadlock victim (a lock taken by another kind of writer), it is
  * retried: it rolled back whole.
  */
+/** Counts the rows of a CTE named `deleted` (with `deleted_at`) in the metrics rollup. */
+const deletedFacts = (endpointId: string, projectId: string) =>
+  addFactsSql(Prisma.sql`
+    SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'deleted' AS kind, deleted_at AS at, NULL::bigint AS ms
+    FROM deleted`);
+
 export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: string, ids: string[]) {
   return Prisma.sql`
     WITH endpoint AS (
@@ -45,7 +52,7 @@ export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: 
       WHERE e.pull_endpoint_id = ${endpointId}::uuid
         AND e.id = ANY(ARRAY(SELECT id FROM locked WHERE deleted_at IS NULL))
       RETURNING e.id, e.deleted_at
-    )
+    ), counted AS (${deletedFacts(endpointId, projectId)})
     SELECT found.endpoint_found, r.id, r.deleted_at, r.deleted_now
     FROM (SELECT EXISTS (SELECT 1 FROM endpoint) AS endpoint_found) found
     LEFT JOIN (
@@ -145,9 +152,11 @@ export interface EventRow extends EventSummaryRow {
 /**
  * One event with its payload. Unless `preview`, a live `stored` event moves to `fetched` in the
  * same statement and gets its `fetched_at` (only that transition sets it, so it never moves); the
- * row returned is the updated one when it moved.
+ * row returned is the updated one when it moved. Either counts in the metrics rollup: a first fetch,
+ * or a redelivery when the event had been fetched before and not acknowledged.
  */
-export async function readEvent(db: Database, endpointId: string, id: string, preview: boolean): Promise<EventRow | undefined> {
+export async function readEvent(db: Database, scope: { projectId: string; endpointId: string }, id: string, preview: boolean): Promise<EventRow | undefined> {
+  const { endpointId, projectId } = scope;
   const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
     deleted_by_api_key_id::text AS deleted_by_api_key_id`;
   const rows = preview
@@ -158,7 +167,15 @@ export async function readEvent(db: Database, endpointId: string, id: string, pr
           UPDATE pull_events SET status = 'fetched', fetched_at = now()
           WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'stored' AND deleted_at IS NULL
           RETURNING ${columns}
-        )
+        ), counted AS (${addFactsSql(Prisma.sql`
+          SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'fetched' AS kind, fetched_at AS at,
+                 ${millisBetween(Prisma.sql`received_at`, Prisma.sql`fetched_at`)} AS ms
+          FROM fetched
+          UNION ALL
+          SELECT pull_endpoint_id, ${projectId}::uuid, 'redelivered', now(), NULL::bigint
+          FROM pull_events
+          WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'fetched' AND deleted_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM fetched)`)})
         SELECT * FROM fetched
         UNION ALL
         SELECT ${columns} FROM pull_events
@@ -169,8 +186,10 @@ export async function readEvent(db: Database, endpointId: string, id: string, pr
 /**
  * Moves live `stored`/`fetched` events to `delivered` and sets `delivered_at`, which only this
  * transition sets (a delivered event is never moved again); returns how many moved. Locks in id order.
+ * Each counts in the metrics rollup, by its time to ack and its whole lifecycle.
  */
-export async function acknowledge(db: Database, endpointId: string, ids: string[]): Promise<number> {
+export async function acknowledge(db: Database, scope: { projectId: string; endpointId: string }, ids: string[]): Promise<number> {
+  const { endpointId, projectId } = scope;
   const sql = Prisma.sql`
     WITH locked AS (
       SELECT id FROM pull_events
@@ -178,17 +197,27 @@ export async function acknowledge(db: Database, endpointId: string, ids: string[
         AND status <> 'delivered' AND deleted_at IS NULL
       ORDER BY id
       FOR UPDATE
-    )
-    UPDATE pull_events e SET status = 'delivered', delivered_at = now()
-    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
-      AND e.status <> 'delivered' AND e.deleted_at IS NULL`;
-  return retryTransient(() => db.$executeRaw(sql));
+    ), acked AS (
+      UPDATE pull_events e SET status = 'delivered', delivered_at = now()
+      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
+        AND e.status <> 'delivered' AND e.deleted_at IS NULL
+      RETURNING e.received_at, e.fetched_at, e.delivered_at
+    ), counted AS (${addFactsSql(Prisma.sql`
+      SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'delivered' AS kind, delivered_at AS at,
+             ${millisBetween(Prisma.sql`coalesce(fetched_at, received_at)`, Prisma.sql`delivered_at`)} AS ms
+      FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'lifecycle', delivered_at, ${millisBetween(Prisma.sql`received_at`, Prisma.sql`delivered_at`)}
+      FROM acked`)})
+    SELECT count(*)::int AS acknowledged FROM acked`;
+  const [row] = await retryTransient(() => db.$queryRaw<{ acknowledged: number }[]>(sql));
+  return row?.acknowledged ?? 0;
 }
 
 /** Soft-deletes up to `limit` live events matching `filter`, oldest first; returns their ids in id order. */
 export async function deleteMatching(
   db: Database,
-  endpointId: string,
+  { endpointId, projectId }: { projectId: string; endpointId: string },
   apiKeyId: string,
   filter: Omit<EventFilter, 'includeDeleted'>,
   limit: number,
@@ -200,11 +229,13 @@ export async function deleteMatching(
       ORDER BY id
       LIMIT ${limit}
       FOR UPDATE
-    )
-    UPDATE pull_events e SET deleted_at = now(), deleted_by_api_key_id = ${apiKeyId}::uuid
-    WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
-      AND e.deleted_at IS NULL
-    RETURNING e.id::text AS id`;
+    ), deleted AS (
+      UPDATE pull_events e SET deleted_at = now(), deleted_by_api_key_id = ${apiKeyId}::uuid
+      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
+        AND e.deleted_at IS NULL
+      RETURNING e.id, e.deleted_at
+    ), counted AS (${deletedFacts(endpointId, projectId)})
+    SELECT id::text AS id FROM deleted`;
   const rows = await retryTransient(() => db.$queryRaw<{ id: string }[]>(sql));
   return rows.map((row) => row.id).sort();
 }

@@ -1,8 +1,10 @@
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
+import { addFactsSql } from '../metrics/repository';
 
 export interface SweepEndpoint {
   id: string;
+  projectId: string;
   deletedAt: Date | null;
   retentionDays: number | null;
 }
@@ -11,7 +13,7 @@ export interface SweepEndpoint {
 export async function endpointsPage(db: Database, afterId: string | undefined, take: number): Promise<SweepEndpoint[]> {
   return db.pullEndpoint.findMany({
     where: afterId ? { id: { gt: afterId } } : {},
-    select: { id: true, deletedAt: true, retentionDays: true },
+    select: { id: true, projectId: true, deletedAt: true, retentionDays: true },
     orderBy: { id: 'asc' },
     take,
   });
@@ -42,16 +44,28 @@ export function eraseDeletedPayloads(db: Database, endpointId: string, cutoff: D
   return sweepBatch(db, endpointId, Prisma.sql`deleted_at <= ${cutoff}`, ERASE, Prisma.sql`deleted_at`, limit);
 }
 
-/** Deletes (no API key: retention did it) and erases live events with ids below `beforeId`. */
-export function expireEvents(db: Database, endpointId: string, beforeId: string, limit: number) {
-  return sweepBatch(
-    db,
-    endpointId,
-    Prisma.sql`deleted_at IS NULL AND id < ${beforeId}::uuid`,
-    Prisma.sql`deleted_at = now(), ${ERASE}`,
-    Prisma.sql`id`,
-    limit,
-  );
+/**
+ * Deletes (no API key: retention did it) and erases live events with ids below `beforeId`, and
+ * counts the deletions in the metrics rollup, in one statement.
+ */
+export async function expireEvents(db: Database, endpoint: Pick<SweepEndpoint, 'id' | 'projectId'>, beforeId: string, limit: number) {
+  const [row] = await db.$queryRaw<{ expired: number }[]>`
+    WITH batch AS (
+      SELECT id FROM pull_events
+      WHERE pull_endpoint_id = ${endpoint.id}::uuid AND payload_erased_at IS NULL AND deleted_at IS NULL AND id < ${beforeId}::uuid
+      ORDER BY id
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+      UPDATE pull_events e SET deleted_at = now(), ${ERASE}
+      FROM batch
+      WHERE e.pull_endpoint_id = ${endpoint.id}::uuid AND e.id = batch.id
+      RETURNING e.deleted_at
+    ), counted AS (${addFactsSql(Prisma.sql`
+      SELECT ${endpoint.id}::uuid AS pull_endpoint_id, ${endpoint.projectId}::uuid AS project_id, 'deleted' AS kind, deleted_at AS at, NULL::bigint AS ms
+      FROM deleted`)})
+    SELECT count(*)::int AS expired FROM deleted`;
+  return row?.expired ?? 0;
 }
 
 /** Erases every payload of a deleted endpoint's events. */

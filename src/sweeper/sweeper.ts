@@ -52,7 +52,7 @@ export async function sweep(
       const retentionDays = endpoint.retentionDays ?? settings.defaultRetentionDays;
       if (retentionDays !== undefined) {
         const bound = lowestEventIdAt(now.getTime() - retentionDays * DAY_MS);
-        result.expired += await drain(() => expireEvents(db, endpoint.id, bound, limit), limit);
+        result.expired += await drain(() => expireEvents(db, endpoint, bound, limit), limit);
       }
       result.erased += await drain(() => eraseDeletedPayloads(db, endpoint.id, cutoff, limit), limit);
     }

@@ -42,7 +42,7 @@ interface KindTypes {
   'uuid[]': string[];
   /** Go `*map[string]string`, PHP `?array` of header name to value. */
   'headers|null': Record<string, string> | null;
-  /** Any JSON value (Go `any`, PHP `mixed`); must be present. */
+  /** Any JSON value, null included (Go `any`, PHP `mixed`); must be present. */
   json: unknown;
 }
 
@@ -275,6 +275,7 @@ function describe(value: unknown): string {
 }
 
 function kindProblem(kind: Kind, value: unknown): string | undefined {
+  if (kind === 'json') return undefined; // any JSON value, null included: only its presence is checked
   const nullable = kind.endsWith('|null');
   if (value === null) return nullable ? undefined : `expected ${kind}, got null`;
   const base = nullable ? kind.slice(0, -'|null'.length) : kind;
@@ -298,8 +299,6 @@ function kindProblem(kind: Kind, value: unknown): string | undefined {
         return Array.isArray(value) && value.every((item) => typeof item === 'string' && UUID.test(item));
       case 'headers':
         return isObject(value) && Object.values(value).every((item) => typeof item === 'string');
-      case 'json':
-        return true;
       default:
         throw new Error(`unknown field kind ${kind}`);
     }

@@ -50,6 +50,8 @@ function expectedType(field: Field): string {
       return 'jsonb';
     case 'Int:':
       return 'integer';
+    case 'Int:SmallInt':
+      return 'smallint';
     case 'BigInt:':
       return 'bigint';
     case 'Boolean:':
