@@ -420,6 +420,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pull-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events across the project's endpoints
+         * @description Every event of the project's live endpoints, deleted events too (with `deleted_at`), newest
+         *     first. `start_time` is inclusive, `end_time` exclusive. Pages are cut by event id: every
+         *     event committed before the first page was read, and matching the filters, appears exactly
+         *     once while paging on, however many webhooks arrive meanwhile (new ones are newer than the
+         *     first page, so they are not in the pages that follow it).
+         */
+        get: operations["listPullLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Aggregates over a time window
+         * @description What happened in the window, project-wide or on one endpoint: webhooks received, rejected,
+         *     events fetched, acknowledged, redelivered and deleted, and how long consumers took. A
+         *     window counts whole minutes: `1h` is the current minute and the 59 before it (`from` and
+         *     `to` in the answer give its exact bounds). Project-wide figures include endpoints deleted
+         *     since.
+         *
+         *     HookBridge's names count the messages received in the window, as HookBridge does:
+         *     `total_messages` = events received, `succeeded` = how many of them have been acknowledged
+         *     since, `success_rate` = succeeded / total_messages (0 when nothing was received); and
+         *     `failed` = webhooks refused at the ingest URL, `retries` = redeliveries (an event fetched
+         *     again before it was acknowledged), `avg_latency_ms` = the mean time from receipt to
+         *     acknowledgement of the events acknowledged in the window, in whole milliseconds.
+         *     This service's own `received`, `fetched`, `delivered`, `redelivered`, `deleted` and
+         *     `rejected` count the transitions that happened in the window (an event received yesterday
+         *     and acknowledged today is `delivered` today).
+         *     Percentiles come from a log-scale histogram (4 buckets per doubling), so they are within
+         *     about 10% of the exact value.
+         */
+        get: operations["getPullMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-metrics/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts per time bucket over a window
+         * @description The window cut into buckets aligned to UTC: 1 minute for `1h` (60 buckets), 15 minutes for
+         *     `24h` (96), 1 hour for `7d` (168), 6 hours for `30d` (120); the last bucket is the one
+         *     now falls in. As HookBridge counts them, per bucket: `total` events received in it, and of
+         *     those, how many are now `stored` (never fetched nor acknowledged), `fetched` (fetched, not
+         *     yet acknowledged) and `succeeded` (acknowledged), so stored + fetched + succeeded = total.
+         *     This service's `redelivered`, `deleted` and `rejected` count what happened in the bucket.
+         */
+        get: operations["getPullMetricsTimeseries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -548,7 +633,8 @@ export interface components {
         EndpointDescription: string | null;
         /**
          * @description Events received longer ago than this are deleted and their payloads erased by the
-         *     sweeper; null keeps events until they are deleted.
+         *     sweeper; null means the service's default (`DEFAULT_RETENTION_DAYS`; when that is unset,
+         *     events are kept until they are deleted).
          */
         RetentionDays: number | null;
         PullEndpointCreate: {
@@ -799,8 +885,11 @@ export interface components {
             status: components["schemas"]["PullEventStatus"];
             /** @description The length of the raw body in bytes. */
             size_bytes: number;
-            /** @description The webhook's `Content-Type` header as sent; null when it sent none. */
-            content_type: string | null;
+            /**
+             * @description The webhook's `Content-Type` header as sent; `""` when it sent none (a string either
+             *     way, as HookBridge's SDKs decode it).
+             */
+            content_type: string;
             received_at: components["schemas"]["Timestamp"];
             /**
              * Format: date-time
@@ -950,6 +1039,119 @@ export interface components {
         };
         DeleteBatchResponse: {
             data: components["schemas"]["DeleteBatchResult"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        PullLog: {
+            event_id: components["schemas"]["EventId"];
+            /** Format: uuid */
+            pull_endpoint_id: string;
+            /** @description The endpoint's name now; null when it has none. */
+            endpoint_name: string | null;
+            /** @description Read as the endpoint's `event_type_source` says; null when it could not be. */
+            event_type: string | null;
+            status: components["schemas"]["PullEventStatus"];
+            /** @description The length of the raw body in bytes. */
+            size_bytes: number;
+            received_at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the event was first fetched; never moved afterwards.
+             */
+            fetched_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the event was first acknowledged; never moved afterwards.
+             */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the event was soft-deleted; null while it is live.
+             */
+            deleted_at: string | null;
+            timing: components["schemas"]["EventTiming"];
+        };
+        PullLogListResponse: {
+            data: components["schemas"]["PullLog"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        /** @enum {string} */
+        MetricsWindow: "1h" | "24h" | "7d" | "30d";
+        /** @description Milliseconds, from the histogram of the window's events; null when there were none. */
+        LatencyPercentiles: {
+            p50: number | null;
+            p95: number | null;
+        };
+        PullMetrics: {
+            window: components["schemas"]["MetricsWindow"];
+            /**
+             * Format: uuid
+             * @description The endpoint asked for; null for the whole project.
+             */
+            pull_endpoint_id: string | null;
+            from: components["schemas"]["Timestamp"];
+            /** @description Exclusive; the end of the current minute. */
+            to: components["schemas"]["Timestamp"];
+            /** @description Events received in the window (the same as `received`). */
+            total_messages: number;
+            /** @description Of the events received in the window, how many have been acknowledged. */
+            succeeded: number;
+            /** @description HookBridge's name for `rejected`. */
+            failed: number;
+            /** @description HookBridge's name for `redelivered`. */
+            retries: number;
+            /** @description succeeded / total_messages; 0 when nothing was received. */
+            success_rate: number;
+            /** @description Mean receipt-to-acknowledgement time of the events acknowledged in the window; null when none were. */
+            avg_latency_ms: number | null;
+            /** @description Webhooks stored as events. */
+            received: number;
+            /** @description Events fetched for the first time. */
+            fetched: number;
+            /** @description Events acknowledged for the first time. */
+            delivered: number;
+            /** @description Fetches of events already fetched and not yet acknowledged. */
+            redelivered: number;
+            /** @description Events deleted, through the API or by retention. */
+            deleted: number;
+            /** @description Webhooks the ingest URL refused (bad token aside, which names no endpoint). */
+            rejected: number;
+            /** @description From receipt to first fetch, of the events first fetched in the window. */
+            time_to_fetch_ms: components["schemas"]["LatencyPercentiles"];
+            /** @description From first fetch (or receipt, when acknowledged unread) to acknowledgement, of the events acknowledged in the window. */
+            time_to_ack_ms: components["schemas"]["LatencyPercentiles"];
+        };
+        PullMetricsResponse: {
+            data: components["schemas"]["PullMetrics"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        MetricsBucket: {
+            /** @description The bucket's start. */
+            timestamp: components["schemas"]["Timestamp"];
+            /** @description Of the bucket's events, those neither fetched nor acknowledged yet. */
+            stored: number;
+            /** @description Of the bucket's events, those fetched and not acknowledged yet. */
+            fetched: number;
+            /** @description Of the bucket's events, those acknowledged. */
+            succeeded: number;
+            /** @description Events received in the bucket. */
+            total: number;
+            /** @description Fetches, in the bucket, of events already fetched and not acknowledged. */
+            redelivered: number;
+            /** @description Events deleted in the bucket. */
+            deleted: number;
+            /** @description Webhooks refused in the bucket. */
+            rejected: number;
+        };
+        PullMetricsTimeseries: {
+            window: components["schemas"]["MetricsWindow"];
+            /** Format: uuid */
+            pull_endpoint_id: string | null;
+            /** @enum {integer} */
+            bucket_seconds: 60 | 900 | 3600 | 21600;
+            buckets: components["schemas"]["MetricsBucket"][];
+        };
+        PullMetricsTimeseriesResponse: {
+            data: components["schemas"]["PullMetricsTimeseries"];
             meta: components["schemas"]["ResponseMeta"];
         };
         HealthResponse: {
@@ -1128,6 +1330,10 @@ export interface components {
         PullEventId: string;
         /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
         Cursor: string;
+        /** @description How far back from now. */
+        MetricsWindow: "1h" | "24h" | "7d" | "30d";
+        /** @description Only this endpoint (404 when it is not one of the project's live endpoints); project-wide without it. */
+        MetricsEndpoint: string;
     };
     requestBodies: never;
     headers: {
@@ -1780,6 +1986,112 @@ export interface operations {
             404: components["responses"]["EndpointNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPullLogs: {
+        parameters: {
+            query?: {
+                /** @description Only this endpoint's events (404 when it is not one of the project's live endpoints). */
+                pull_endpoint_id?: string;
+                /**
+                 * @description Only events with one of these statuses, comma-separated: `stored,fetched`.
+                 * @example stored
+                 */
+                status?: string;
+                /** @description Only events of this type. */
+                event_type?: string;
+                /** @description Only events received at or after this time (RFC 3339). */
+                start_time?: string;
+                /** @description Only events received before this time (RFC 3339). */
+                end_time?: string;
+                /** @description Page size. */
+                limit?: number;
+                /** @description The `meta.next_cursor` of the previous page; send the same filters with it. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the project's events, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullLogListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPullMetrics: {
+        parameters: {
+            query?: {
+                /** @description How far back from now. */
+                window?: components["parameters"]["MetricsWindow"];
+                /** @description Only this endpoint (404 when it is not one of the project's live endpoints); project-wide without it. */
+                pull_endpoint_id?: components["parameters"]["MetricsEndpoint"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The window's figures. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullMetricsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPullMetricsTimeseries: {
+        parameters: {
+            query?: {
+                /** @description How far back from now. */
+                window?: components["parameters"]["MetricsWindow"];
+                /** @description Only this endpoint (404 when it is not one of the project's live endpoints); project-wide without it. */
+                pull_endpoint_id?: components["parameters"]["MetricsEndpoint"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The window's buckets, oldest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullMetricsTimeseriesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };

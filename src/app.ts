@@ -17,7 +17,9 @@ import { requestId } from './http/request-id';
 import { mountOperations } from './http/routes';
 import { ingestHandler } from './ingest/handlers';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
+import { metricsHandlers } from './metrics/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
+import { pullLogsHandlers } from './pull-logs/handlers';
 import { rejectionsHandlers } from './rejections/handlers';
 
 export { API_SPEC_PATH };
@@ -87,6 +89,8 @@ export function createApp(options: AppOptions): Express {
     ...pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl }),
     ...rejectionsHandlers(db),
     ...pullEventsHandlers(db),
+    ...pullLogsHandlers(db),
+    ...metricsHandlers(db),
   });
 
   app.use(notFound);

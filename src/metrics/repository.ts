@@ -7,9 +7,21 @@ import type { Database } from '../db/prisma';
  * - delivered: an event's first acknowledgement, by time to ack; lifecycle: the same
  *   acknowledgement, with received-to-acknowledged as its milliseconds;
  * - redelivered: a fetch of an event already fetched and not yet acknowledged;
- * - deleted: by the API or by retention; rejected: a webhook the ingest URL refused.
+ * - deleted: by the API or by retention; rejected: a webhook the ingest URL refused;
+ * - receipt_*: a first fetch, a first ack, and a first ack of an event never fetched, counted at
+ *   the time the event was received, so a receipt bucket knows how many of its events moved on.
  */
-export type FactKind = 'received' | 'fetched' | 'delivered' | 'lifecycle' | 'redelivered' | 'deleted' | 'rejected';
+export type FactKind =
+  | 'received'
+  | 'fetched'
+  | 'delivered'
+  | 'lifecycle'
+  | 'redelivered'
+  | 'deleted'
+  | 'rejected'
+  | 'receipt_fetched'
+  | 'receipt_delivered'
+  | 'receipt_delivered_unread';
 
 /** The rollup keeps every fact in its minute, its hour and its day. */
 export const ROLLUP_SECONDS = [60, 3600, 86400] as const;
@@ -96,7 +108,7 @@ export async function factSeries(
     FROM pull_event_metrics m
     WHERE ${scopeSql(scope)} AND m.bucket_seconds = ${sourceSeconds}::int
       AND m.bucket_start >= ${from}::timestamptz AND m.bucket_start < ${to}::timestamptz
-      AND m.kind IN ('received', 'fetched', 'delivered', 'redelivered', 'deleted', 'rejected')
+      AND m.kind IN ('received', 'receipt_fetched', 'receipt_delivered', 'receipt_delivered_unread', 'redelivered', 'deleted', 'rejected')
     GROUP BY 1, 2`;
 }
 
@@ -116,7 +128,10 @@ export async function rebuildFacts(db: Database, endpointIds: string[]): Promise
       ('fetched', e.fetched_at, ${ms(Prisma.sql`e.received_at`, Prisma.sql`e.fetched_at`)}),
       ('delivered', e.delivered_at, ${ms(Prisma.sql`coalesce(e.fetched_at, e.received_at)`, Prisma.sql`e.delivered_at`)}),
       ('lifecycle', e.delivered_at, ${ms(Prisma.sql`e.received_at`, Prisma.sql`e.delivered_at`)}),
-      ('deleted', e.deleted_at, NULL::bigint)
+      ('deleted', e.deleted_at, NULL::bigint),
+      ('receipt_fetched', CASE WHEN e.fetched_at IS NOT NULL THEN e.received_at END, NULL::bigint),
+      ('receipt_delivered', CASE WHEN e.delivered_at IS NOT NULL THEN e.received_at END, NULL::bigint),
+      ('receipt_delivered_unread', CASE WHEN e.delivered_at IS NOT NULL AND e.fetched_at IS NULL THEN e.received_at END, NULL::bigint)
     ) f(kind, at, ms)
     WHERE e.pull_endpoint_id = ANY(${endpointIds}::uuid[]) AND f.at IS NOT NULL
     UNION ALL

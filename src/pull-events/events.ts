@@ -28,7 +28,7 @@ export function toEventSummary(row: EventSummaryRow): PullEventSummary {
     event_type: row.event_type,
     status: row.status,
     size_bytes: row.size_bytes,
-    content_type: row.content_type,
+    content_type: row.content_type ?? '',
     received_at: row.received_at.toISOString(),
     fetched_at: row.fetched_at?.toISOString() ?? null,
     delivered_at: row.delivered_at?.toISOString() ?? null,
@@ -75,7 +75,7 @@ function millisOf(value: string | undefined, name: string): number | undefined {
   return ms;
 }
 
-function timeRange(since: string | undefined, before: string | undefined, names: [string, string]) {
+export function timeRange(since: string | undefined, before: string | undefined, names: [string, string]) {
   const from = millisOf(since, names[0]);
   const to = millisOf(before, names[1]);
   if (from !== undefined && to !== undefined && from > to) {

@@ -172,6 +172,8 @@ export async function readEvent(db: Database, scope: { projectId: string; endpoi
                  ${millisBetween(Prisma.sql`received_at`, Prisma.sql`fetched_at`)} AS ms
           FROM fetched
           UNION ALL
+          SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_fetched', received_at, NULL::bigint FROM fetched
+          UNION ALL
           SELECT pull_endpoint_id, ${projectId}::uuid, 'redelivered', now(), NULL::bigint
           FROM pull_events
           WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'fetched' AND deleted_at IS NULL
@@ -208,7 +210,11 @@ export async function acknowledge(db: Database, scope: { projectId: string; endp
       FROM acked
       UNION ALL
       SELECT ${endpointId}::uuid, ${projectId}::uuid, 'lifecycle', delivered_at, ${millisBetween(Prisma.sql`received_at`, Prisma.sql`delivered_at`)}
-      FROM acked`)})
+      FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered', received_at, NULL FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered_unread', received_at, NULL FROM acked WHERE fetched_at IS NULL`)})
     SELECT count(*)::int AS acknowledged FROM acked`;
   const [row] = await retryTransient(() => db.$queryRaw<{ acknowledged: number }[]>(sql));
   return row?.acknowledged ?? 0;
@@ -238,4 +244,38 @@ export async function deleteMatching(
     SELECT id::text AS id FROM deleted`;
   const rows = await retryTransient(() => db.$queryRaw<{ id: string }[]>(sql));
   return rows.map((row) => row.id).sort();
+}
+
+export interface ProjectEventRow extends EventSummaryRow {
+  pull_endpoint_id: string;
+  endpoint_name: string | null;
+}
+
+/**
+ * Event metadata across a project's live endpoints (or one of them), newest first, deleted events
+ * included, before `beforeId`. Each endpoint's events are read newest first from its own index and
+ * at most `take` of them, then merged: no index spans endpoints, so ingest writes no extra one,
+ * and a page costs endpoints x take index entries at most.
+ */
+export async function listProjectEvents(
+  db: Database,
+  scope: { projectId: string; endpointId?: string },
+  filter: Omit<EventFilter, 'includeDeleted' | 'status'>,
+  beforeId: string | undefined,
+  take: number,
+) {
+  return db.$queryRaw<ProjectEventRow[]>`
+    SELECT p.id::text AS pull_endpoint_id, p.name AS endpoint_name, e.*
+    FROM pull_endpoints p
+    CROSS JOIN LATERAL (
+      SELECT ${SUMMARY_COLUMNS} FROM pull_events
+      WHERE pull_endpoint_id = p.id ${filterSql({ ...filter, includeDeleted: true })}
+        ${beforeId ? Prisma.sql`AND id < ${beforeId}::uuid` : Prisma.empty}
+      ORDER BY pull_events.id DESC
+      LIMIT ${take}
+    ) e
+    WHERE p.project_id = ${scope.projectId}::uuid AND p.deleted_at IS NULL
+      ${scope.endpointId ? Prisma.sql`AND p.id = ${scope.endpointId}::uuid` : Prisma.empty}
+    ORDER BY e.id DESC
+    LIMIT ${take}`;
 }

@@ -1,5 +1,6 @@
 import { Prisma } from '../db/generated/client';
 import type { Database } from '../db/prisma';
+import { addFactsSql } from '../metrics/repository';
 import { nextEventId, timeOfEventId } from './ids';
 
 const CHUNK = 5000;
@@ -10,7 +11,7 @@ const EVENT_TYPES = ['order.created', 'order.paid', 'invoice.sent', 'customer.up
 /**
  * Bulk-inserts `count` synthetic `stored` events, one multi-row INSERT per chunk of ids built by
  * unnest(), for demos and benchmarks. Ids continue the endpoint's last_event_id under its row lock, as ingest does,
- * so they keep growing in commit order. Returns the new ids in id order.
+ * so they keep growing in commit order; they count as received in the metrics rollup. Returns the new ids in id order.
  */
 export async function seedEvents(
   db: Database,
@@ -30,6 +31,7 @@ export async function seedEvents(
       for (let i = 0; i < size; i++) chunkIds.push((last = nextEventId(last)));
       const receivedAt = chunkIds.map((id) => timeOfEventId(id).toISOString());
       await tx.$executeRaw(Prisma.sql`
+        WITH inserted AS (
         INSERT INTO pull_events (pull_endpoint_id, id, event_type, received_at, headers, payload, content_type,
                                  payload_is_json, size_bytes)
         SELECT ${endpointId}::uuid, t.id,
@@ -38,7 +40,12 @@ export async function seedEvents(
                '{"content-type": "application/json", "user-agent": "pull-events-seed"}'::jsonb,
                p.payload, 'application/json', true, octet_length(p.payload)
         FROM unnest(${chunkIds}::uuid[], ${receivedAt}::timestamptz[]) WITH ORDINALITY AS t(id, received_at, ord),
-             LATERAL (SELECT convert_to(json_build_object('id', t.id, 'seq', ${start}::bigint + t.ord, 'amount', t.ord * 7 % 1000)::text, 'UTF8') AS payload) p`);
+             LATERAL (SELECT convert_to(json_build_object('id', t.id, 'seq', ${start}::bigint + t.ord, 'amount', t.ord * 7 % 1000)::text, 'UTF8') AS payload) p
+        RETURNING pull_endpoint_id, received_at
+        ), counted AS (${addFactsSql(Prisma.sql`
+          SELECT i.pull_endpoint_id, e.project_id, 'received' AS kind, i.received_at AS at, NULL::bigint AS ms
+          FROM inserted i JOIN pull_endpoints e ON e.id = i.pull_endpoint_id`)})
+        SELECT count(*) FROM inserted`);
       await tx.$executeRaw`UPDATE pull_endpoints SET last_event_id = ${last}::uuid WHERE id = ${endpointId}::uuid`;
       return chunkIds;
     });

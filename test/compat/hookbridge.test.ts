@@ -539,6 +539,14 @@ describe('GET /v1/pull-endpoints/{id}/events/{event_id}', () => {
     expect(event.payload).toBe(Buffer.from('a=1&b=2').toString('base64'));
   });
 
+  it('reads back a webhook sent without a Content-Type with a string content_type (non-null in both SDKs)', async () => {
+    const endpoint = await createEndpoint({ name: 'untyped body' });
+    const answer = await postWebhook(endpoint.ingest_url, Buffer.from('raw bytes'), {});
+    const { event_id } = decodeEnvelope(IngestAnswer, expectStatus(answer, 202));
+    const event = await getEvent(endpoint.id, event_id);
+    expect(event.payload).toBe(Buffer.from('raw bytes').toString('base64'));
+  });
+
   it('answers a deleted event 410 MESSAGE_DELETED, and with preview 200 with payload and headers null and who deleted it when', async () => {
     const { endpoint, ids } = await endpointWithEvents(1);
     const { deleted_at } = await deleteEvent(endpoint.id, ids[0]!);

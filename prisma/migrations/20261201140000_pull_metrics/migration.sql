@@ -5,7 +5,11 @@
 --
 -- kind: received, fetched (first fetch; slot = time to fetch), delivered (first ack; slot = time to
 -- ack), lifecycle (first ack; sum_ms = received to acknowledged), redelivered (a fetch of an event
--- already fetched), deleted (API or retention), rejected (a webhook the ingest URL refused).
+-- already fetched), deleted (API or retention), rejected (a webhook the ingest URL refused); and,
+-- counted in the bucket the event was RECEIVED in, receipt_fetched (first fetch), receipt_delivered
+-- (first ack) and receipt_delivered_unread (first ack of an event never fetched): with `received`
+-- they give how many of a bucket's events are now stored, fetched or delivered (HookBridge's
+-- timeseries) without reading the events.
 -- slot: a latency histogram bucket, 4 per doubling (pull_latency_slot); 0 for counts.
 -- shard: the writer's backend pid modulo 4, so concurrent writers to one endpoint rarely wait on
 -- one counter row.
@@ -49,6 +53,13 @@ WITH facts AS (
   FROM pull_events e WHERE e.delivered_at IS NOT NULL
   UNION ALL
   SELECT e.pull_endpoint_id, 'deleted', e.deleted_at, NULL FROM pull_events e WHERE e.deleted_at IS NOT NULL
+  UNION ALL
+  SELECT e.pull_endpoint_id, 'receipt_fetched', e.received_at, NULL FROM pull_events e WHERE e.fetched_at IS NOT NULL
+  UNION ALL
+  SELECT e.pull_endpoint_id, 'receipt_delivered', e.received_at, NULL FROM pull_events e WHERE e.delivered_at IS NOT NULL
+  UNION ALL
+  SELECT e.pull_endpoint_id, 'receipt_delivered_unread', e.received_at, NULL FROM pull_events e
+  WHERE e.delivered_at IS NOT NULL AND e.fetched_at IS NULL
   UNION ALL
   SELECT r.pull_endpoint_id, 'rejected', r.received_at, NULL FROM pull_endpoint_rejections r
 )
