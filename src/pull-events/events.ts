@@ -103,9 +103,16 @@ export async function listEndpointEvents(db: Database, projectId: string, endpoi
 }
 
 /** The event row (moved to `fetched` unless `preview`); 404 when absent, 410 when deleted and not a preview. */
-async function readLiveEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean): Promise<EventRow> {
+async function readLiveEvent(
+  db: Database,
+  projectId: string,
+  endpointId: string,
+  eventId: string,
+  read: { preview: boolean; countsAsRedelivery: boolean },
+): Promise<EventRow> {
+  const { preview } = read;
   await requireEndpoint(db, projectId, endpointId);
-  const row = await readEvent(db, { projectId, endpointId }, eventId, preview);
+  const row = await readEvent(db, { projectId, endpointId }, eventId, read);
   if (!row) throw AppError.eventNotFound();
   if (row.deleted_at && !preview) {
     throw new AppError(410, 'MESSAGE_DELETED', `event was deleted at ${row.deleted_at.toISOString()}`);
@@ -114,12 +121,13 @@ async function readLiveEvent(db: Database, projectId: string, endpointId: string
 }
 
 export async function getEvent(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean): Promise<EventView> {
-  return toEventView(await readLiveEvent(db, projectId, endpointId, eventId, preview));
+  return toEventView(await readLiveEvent(db, projectId, endpointId, eventId, { preview, countsAsRedelivery: true }));
 }
 
 /** The raw body and its content type; a deleted event is a 410 even with `preview`, as it has no body left. */
 export async function getEventPayload(db: Database, projectId: string, endpointId: string, eventId: string, preview: boolean) {
-  const row = await readLiveEvent(db, projectId, endpointId, eventId, preview);
+  // Reading the raw bytes of an event already fetched is part of that delivery, not a new one.
+  const row = await readLiveEvent(db, projectId, endpointId, eventId, { preview, countsAsRedelivery: false });
   if (row.deleted_at || row.payload === null) {
     throw new AppError(410, 'MESSAGE_DELETED', `event was deleted at ${(row.deleted_at ?? row.received_at).toISOString()}`);
   }

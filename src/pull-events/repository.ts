@@ -153,10 +153,16 @@ export interface EventRow extends EventSummaryRow {
  * One event with its payload. Unless `preview`, a live `stored` event moves to `fetched` in the
  * same statement and gets its `fetched_at` (only that transition sets it, so it never moves); the
  * row returned is the updated one when it moved. Either counts in the metrics rollup: a first fetch,
- * or a redelivery when the event had been fetched before and not acknowledged.
+ * or (`countsAsRedelivery`) a redelivery when the event had been fetched before and not acknowledged.
  */
-export async function readEvent(db: Database, scope: { projectId: string; endpointId: string }, id: string, preview: boolean): Promise<EventRow | undefined> {
+export async function readEvent(
+  db: Database,
+  scope: { projectId: string; endpointId: string },
+  id: string,
+  read: { preview: boolean; countsAsRedelivery: boolean },
+): Promise<EventRow | undefined> {
   const { endpointId, projectId } = scope;
+  const { preview } = read;
   const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
     deleted_by_api_key_id::text AS deleted_by_api_key_id`;
   const rows = preview
@@ -176,8 +182,8 @@ export async function readEvent(db: Database, scope: { projectId: string; endpoi
           UNION ALL
           SELECT pull_endpoint_id, ${projectId}::uuid, 'redelivered', now(), NULL::bigint
           FROM pull_events
-          WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'fetched' AND deleted_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM fetched)`)})
+          WHERE ${read.countsAsRedelivery} AND pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid AND status = 'fetched'
+            AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM fetched)`)})
         SELECT * FROM fetched
         UNION ALL
         SELECT ${columns} FROM pull_events

@@ -131,6 +131,11 @@ describe('figures kept by the transitions', () => {
       await get(plain.id, id);
       redeliveries++;
     }
+    // Reading the raw bytes of a fetched event is part of its delivery, not a redelivery.
+    const raw = await fetch(`${server.baseUrl}/v1/pull-endpoints/${plain.id}/events/${ids[5]}/payload`, {
+      headers: { authorization: `Bearer ${project.apiKey}` },
+    });
+    expect([raw.status, await raw.text()]).toEqual([200, '{"n":5}']);
     // A preview is not a fetch, and a delivered event fetched again is not a redelivery.
     await api.GET('/v1/pull-endpoints/{id}/events/{event_id}', { params: { path: { id: plain.id, event_id: ids[9]! }, query: { preview: true } } });
     await api.POST('/v1/pull-endpoints/{id}/events/ack', { params: { path: { id: plain.id } }, body: { event_ids: [...ids.slice(0, 5), ids[12]!, ids[13]!] } });
