@@ -13,6 +13,7 @@ import { redactedRequest } from './http/redact';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
 import { createRateLimiter } from './http/rate-limit';
+import { parseQuery } from './http/query';
 import { requestId } from './http/request-id';
 import { mountOperations } from './http/routes';
 import { ingestHandler } from './ingest/handlers';
@@ -45,7 +46,7 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
   app.set('trust proxy', options.trustProxy);
 
   app.use(requestId);

@@ -4,7 +4,7 @@ import { AppError } from '../http/errors';
 import { decodeCursor, paginate } from '../http/pagination';
 import { requireEndpoint } from '../pull-endpoints/endpoints';
 import { batchDelete } from './repository';
-import { ceilMillis, lowestEventIdAt } from './ids';
+import { ceilMillis, isLater, lowestEventIdAt } from './ids';
 import { acknowledge, deleteMatching, listEvents, readEvent, type EventFilter, type EventRow, type EventStatus, type EventSummaryRow } from './repository';
 
 type PullEventSummary = components['schemas']['PullEventSummary'];
@@ -78,7 +78,7 @@ function millisOf(value: string | undefined, name: string): number | undefined {
 export function timeRange(since: string | undefined, before: string | undefined, names: [string, string]) {
   const from = millisOf(since, names[0]);
   const to = millisOf(before, names[1]);
-  if (from !== undefined && to !== undefined && from > to) {
+  if (from !== undefined && to !== undefined && isLater(since!, before!)) {
     throw AppError.invalidRequest(`${names[0]} must not be later than ${names[1]}`);
   }
   return {

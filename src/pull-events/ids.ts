@@ -25,21 +25,43 @@ export function lowestEventIdAt(ms: number): string {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
+const DAY_MS = 86_400_000;
+/** The Gregorian calendar repeats every 400 years, 146,097 days. */
+const FOUR_CENTURIES_MS = 146_097 * DAY_MS;
+
+/** An RFC 3339 time as whole milliseconds since the epoch and the digits past the millisecond. */
+function instantOf(rfc3339: string): { ms: number; subMillis: string } | undefined {
+  const match = RFC3339.exec(rfc3339);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second, fraction = '', zulu, sign, offsetHours, offsetMinutes = '0'] = match;
+  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  // Date.UTC reads years 0-99 as 1900-1999: those are computed four centuries on, then moved back.
+  // A leap second (:60) counts as the first millisecond after :59.999, which Date.UTC gives.
+  const shifted = Number(year) < 100;
+  let time = Date.UTC(Number(year) + (shifted ? 400 : 0), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), ms);
+  if (shifted) time -= FOUR_CENTURIES_MS;
+  if (!zulu) time -= (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  return Number.isFinite(time) ? { ms: time, subMillis: fraction.slice(3).replace(/0+$/, '') } : undefined;
+}
+
 /**
  * Milliseconds since the epoch of an RFC 3339 time (as the contract's date-time format accepts
  * it, leap seconds and `+hh` offsets included), rounded up when it has sub-millisecond digits;
  * undefined when it is not one.
  */
 export function ceilMillis(rfc3339: string): number | undefined {
-  const match = RFC3339.exec(rfc3339);
-  if (!match) return undefined;
-  const [, year, month, day, hour, minute, second, fraction = '', zulu, sign, offsetHours, offsetMinutes = '0'] = match;
-  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
-  // A leap second (:60) counts as the first millisecond after :59.999, which Date.UTC gives.
-  let time = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), ms);
-  if (!zulu) time -= (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
-  if (/[1-9]/.test(fraction.slice(3))) time += 1;
-  return Number.isFinite(time) ? time : undefined;
+  const instant = instantOf(rfc3339);
+  if (!instant) return undefined;
+  return instant.ms + (instant.subMillis === '' ? 0 : 1);
+}
+
+/** Whether RFC 3339 time `a` is later than `b`, to any precision either is written with. */
+export function isLater(a: string, b: string): boolean {
+  const [x, y] = [instantOf(a), instantOf(b)];
+  if (!x || !y) return false;
+  if (x.ms !== y.ms) return x.ms > y.ms;
+  const digits = Math.max(x.subMillis.length, y.subMillis.length);
+  return x.subMillis.padEnd(digits, '0') > y.subMillis.padEnd(digits, '0');
 }
 
 const RAND_B_BITS = 62n;
