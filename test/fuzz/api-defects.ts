@@ -7,6 +7,7 @@ import { knownBugDefect } from './known-bugs';
 import type { Operation, Parameter, Spec } from './openapi';
 import { encode, finish, limitFor, withoutHeaders, withRawQuery, type Draft, type FuzzRequest } from './requests';
 import { BAD_DATE_TIMES, badUuids, flatten, nastyString, validValue, type SchemaContext } from './schema-arbitraries';
+import { projectViewDefects, type Cursors } from './project-views';
 import { eventIds, NIL_UUID } from './targets';
 
 function credentialDefects(operation: Operation, draft: Draft, fx: Fixtures): fc.Arbitrary<Broken>[] {
@@ -147,7 +148,7 @@ function routeDefects(operation: Operation, draft: Draft, spec: Spec): fc.Arbitr
 }
 
 /** Requests broken in exactly one way, with the statuses the contract allows for it. */
-export function invalidApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: string[]): fc.Arbitrary<FuzzRequest> {
+export function invalidApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<FuzzRequest> {
   return validApiDraft(operation, spec, fx, cursors).chain(({ draft, target }) => {
     const ctx: SchemaContext = { spec, uuid: eventIds(target, fx) };
     const weighted = (weight: number, arbitraries: fc.Arbitrary<Broken>[]) => arbitraries.map((arbitrary) => ({ weight, arbitrary }));
@@ -159,12 +160,13 @@ export function invalidApiRequest(operation: Operation, spec: Spec, fx: Fixtures
       ...weighted(2, mediaTypeDefects(operation, draft)),
       ...weighted(1, oversizedDefects(operation, draft)),
       ...weighted(1, routeDefects(operation, draft, spec)),
+      ...weighted(3, projectViewDefects(operation, draft, fx, cursors)),
     ];
-    return fc.oneof(...defects).filter(({ defect }) => !knownBugDefect(operation, defect)).map(({ draft: broken, defect, expected }) => {
+    return fc.oneof(...defects).filter(({ defect }) => !knownBugDefect(operation, defect)).map(({ draft: broken, defect, expected, code }) => {
       const size = encode(operation, broken).body?.length ?? 0;
       // A body over the limit is refused with 413 before it is validated (credentials come first).
       const statuses = size > limitFor(operation) && !expected.includes(401) && !expected.includes(404) ? [413] : expected;
-      return finish('invalid', operation, broken, { defect, expected: statuses });
+      return finish('invalid', operation, broken, { defect, expected: statuses, ...(statuses === expected && code !== undefined && { code }) });
     });
   });
 }

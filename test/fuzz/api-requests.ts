@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import type { Fixtures } from './fixtures';
 import type { Operation, Spec } from './openapi';
+import { everyCursor, expectedAnswer, isProjectView, projectViewQuery, type Cursors } from './project-views';
 import { finish, limitFor, type Draft, type FuzzRequest, type QueryPair } from './requests';
 import { METACHARACTERS, validValue, type SchemaContext } from './schema-arbitraries';
 import { consistentSettings } from './settings-bodies';
@@ -67,7 +68,7 @@ function validBody(operation: Operation, ctx: SchemaContext): fc.Arbitrary<Draft
   return operation.body.required ? json : fc.oneof({ weight: 2, arbitrary: json }, { weight: 1, arbitrary: fc.constant(undefined) });
 }
 
-export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cursors: string[]): fc.Arbitrary<{ draft: Draft; target: Target }> {
+export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<{ draft: Draft; target: Target }> {
   return endpointTarget(operation, fx).chain((target) => {
     const ctx: SchemaContext = { spec, uuid: eventIds(target, fx) };
     const pathValues: Record<string, fc.Arbitrary<string>> = {};
@@ -77,7 +78,7 @@ export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cu
     return fc
       .record({
         pathValues: fc.record(pathValues),
-        query: validQuery(operation, ctx, cursors),
+        query: isProjectView(operation) ? projectViewQuery(operation, fx, cursors) : validQuery(operation, ctx, everyCursor(cursors)),
         credentials: validCredentials(operation, fx),
         extra: extraHeaders,
         contentType: JSON_CONTENT_TYPES,
@@ -96,9 +97,12 @@ export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cu
   });
 }
 
-/** Requests the contract accepts; a valid body is never over the limit. */
-export function validApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: string[]): fc.Arbitrary<FuzzRequest> {
+/**
+ * Requests the contract accepts; a valid body is never over the limit. A project view's answer is
+ * known from its query (project-views.ts): a 200, or the 400 or 404 its query calls for.
+ */
+export function validApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<FuzzRequest> {
   return validApiDraft(operation, spec, fx, cursors)
-    .map(({ draft }) => finish('valid', operation, draft))
+    .map(({ draft }) => finish('valid', operation, draft, isProjectView(operation) ? expectedAnswer(operation, draft.query, fx, cursors) : {}))
     .filter((request) => (request.body?.length ?? 0) <= limitFor(operation));
 }

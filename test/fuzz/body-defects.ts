@@ -8,6 +8,8 @@ export interface Broken {
   draft: Draft;
   defect: string;
   expected: number[];
+  /** The error code, when `expected` is a single error status. */
+  code?: string;
 }
 
 function withoutContentType(headers: Record<string, string>): Record<string, string> {

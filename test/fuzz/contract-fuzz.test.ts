@@ -14,7 +14,7 @@
 import fc from 'fast-check';
 import { wronglySigned } from './ingest-defects';
 import { knownBugDefect } from './known-bugs';
-import { finish, type FuzzRequest } from './requests';
+import { finish, type FuzzRequest, type QueryPair } from './requests';
 import { invalidValue, validValue, type SchemaContext } from './schema-arbitraries';
 import { FuzzSession } from './session';
 import { signedHeaders } from './signatures';
@@ -59,8 +59,8 @@ afterAll(async () => {
   await session.close();
 });
 
-it('derives requests for all 19 operations of openapi.yaml, health probes and the ingest URL included', () => {
-  expect(spec.operations.map((o) => o.key)).toHaveLength(19);
+it('derives requests for all 22 operations of openapi.yaml, health probes, the ingest URL and the project views included', () => {
+  expect(spec.operations.map((o) => o.key)).toHaveLength(22);
   expect(spec.operations.map((o) => o.key)).toEqual(
     expect.arrayContaining([
       'GET /healthz',
@@ -69,6 +69,9 @@ it('derives requests for all 19 operations of openapi.yaml, health probes and th
       'POST /v1/pull-endpoints/{id}/rotate-token',
       'GET /v1/pull-endpoints/{id}/rejections',
       'GET /v1/pull-endpoints/{id}/events/{event_id}/payload',
+      'GET /v1/pull-logs',
+      'GET /v1/pull-metrics',
+      'GET /v1/pull-metrics/timeseries',
     ]),
   );
   expect(ingest.key).toBe('POST /pull/{token}');
@@ -131,6 +134,67 @@ it("accepts reserved characters left unencoded in query values that allow them: 
   const outcomes = await session.sendAll(batch);
   session.checkAll(outcomes);
   expect(outcomes.map((o) => o.status)).toEqual(queries.map(() => 200));
+});
+
+interface LogPage {
+  data: { event_id: string; received_at: string }[];
+  meta: { has_more: boolean; next_cursor: string | null };
+}
+
+it('pages GET /v1/pull-logs with next_cursor newest first, neither repeating nor skipping an event, whatever the filters, the page size and the webhooks arriving meanwhile', async () => {
+  const logs = spec.operations.find((o) => o.operationId === 'listPullLogs')!;
+  const { fx } = session;
+  const read = async (query: QueryPair[]): Promise<LogPage> => {
+    const draft = { method: 'GET', pathValues: {}, query, headers: { authorization: `Bearer ${fx.apiKey}` }, body: undefined };
+    const outcomes = await session.sendAll([finish('valid', logs, draft, { expected: [200] })]);
+    session.checkAll(outcomes);
+    return JSON.parse(outcomes[0]!.text) as LogPage;
+  };
+  const ids = (page: LogPage) => page.data.map((log) => log.event_id);
+  // Webhooks arriving while a walk goes on are newer than its first page: the pages after it leave them out.
+  const inbox = fx.inboxes.find((i) => i.label === 'inbox')!;
+  const arrive = async () => {
+    const response = await fetch(`${session.server.baseUrl}/pull/${inbox.token}`, { method: 'POST', headers: { 'x-event-type': 'order.created' }, body: '{}' });
+    expect(response.status).toBe(202);
+    await response.arrayBuffer();
+  };
+  const endpoints = [fx.main, fx.received, fx.paused, fx.disposable[0]!, inbox].map((e) => e.id);
+  // Filters are often absent: most walks cross many pages.
+  const walks = fc.record({
+    endpoint: fc.option(fc.constantFrom(...endpoints), { nil: undefined, freq: 2 }),
+    status: fc.option(fc.subarray(['stored', 'fetched', 'delivered'], { minLength: 1 }), { nil: undefined, freq: 2 }),
+    type: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('order.created', 'invoice.sent') }),
+    /** Where in the unbounded list start_time and end_time fall, in thousandths. */
+    bounds: fc.option(fc.tuple(fc.nat({ max: 999 }), fc.nat({ max: 999 })), { nil: undefined, freq: 2 }),
+    pageSize: fc.integer({ min: 1, max: 7 }),
+  });
+  const property = fc.asyncProperty(walks, async ({ endpoint, status, type, bounds, pageSize }) => {
+    const filters: QueryPair[] = [];
+    if (endpoint) filters.push(['pull_endpoint_id', endpoint]);
+    if (status) filters.push(['status', status.join(','), true]);
+    if (type) filters.push(['event_type', type]);
+    const all = await read([...filters, ['limit', '1000']]);
+    expect(all.meta.has_more).toBe(false);
+    let expected = ids(all);
+    if (bounds && all.data.length > 0) {
+      const [newer, older] = bounds.map((b) => all.data[Math.floor((b / 1000) * all.data.length)]!.received_at).sort().reverse() as [string, string];
+      filters.push(['start_time', older, true], ['end_time', newer, true]);
+      expected = all.data.filter((log) => log.received_at >= older && log.received_at < newer).map((log) => log.event_id);
+      expect(ids(await read([...filters, ['limit', '1000']]))).toEqual(expected);
+    }
+    const limit = String(Math.max(pageSize, Math.ceil(expected.length / 10)));
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = await read([...filters, ['limit', limit], ...(cursor === undefined ? [] : [['cursor', cursor] as QueryPair])]);
+      walked.push(...ids(page));
+      if (!page.meta.has_more) break;
+      cursor = page.meta.next_cursor!;
+      if (pages % 2 === 0) await arrive();
+    }
+    expect(walked).toEqual(expected);
+  });
+  await fc.assert(property, { seed: SEED, numRuns: 12 });
 });
 
 it(
@@ -204,4 +268,36 @@ it('refuses a signature of every wrong shape, for every scheme, with 401, record
   // The same webhooks correctly signed are stored: the refusals were for the signatures.
   session.checkAll(await session.sendAll(accepted));
   console.log(`fuzz: ${refused.length} wrongly signed webhooks refused, ${accepted.length} correctly signed stored`);
+});
+
+interface Totals {
+  total: number;
+  succeeded: number;
+  redelivered: number;
+  deleted: number;
+  rejected: number;
+}
+
+it("adds the 1h timeseries' 60 one-minute buckets up to the 1h metrics, project-wide and per endpoint, after all the fuzz did", async () => {
+  const { fx } = session;
+  const [metrics, series] = ['getPullMetrics', 'getPullMetricsTimeseries'].map((id) => spec.operations.find((o) => o.operationId === id)!);
+  const inbox = fx.inboxes.find((i) => i.label === 'inbox')!;
+  for (const endpoint of [undefined, fx.main.id, fx.received.id, inbox.id]) {
+    const query: QueryPair[] = [['window', '1h'], ...(endpoint === undefined ? [] : [['pull_endpoint_id', endpoint] as QueryPair])];
+    const draft = { method: 'GET', pathValues: {}, query, headers: { authorization: `Bearer ${fx.apiKey}` }, body: undefined };
+    // Both read the same minutes unless a minute ends between them: then they are read again.
+    for (let attempt = 1; ; attempt++) {
+      const outcomes = await session.sendAll([finish('valid', metrics!, draft, { expected: [200] }), finish('valid', series!, draft, { expected: [200] })]);
+      session.checkAll(outcomes);
+      const [m, s] = outcomes.map((o) => (JSON.parse(o.text) as { data: unknown }).data) as [
+        { to: string; total_messages: number; succeeded: number; redelivered: number; deleted: number; rejected: number },
+        { buckets: ({ timestamp: string } & Totals)[] },
+      ];
+      if (Date.parse(m.to) !== Date.parse(s.buckets.at(-1)!.timestamp) + 60_000 && attempt < 3) continue;
+      const sum = (key: keyof Totals) => s.buckets.reduce((n, bucket) => n + bucket[key], 0);
+      const summed: Totals = { total: sum('total'), succeeded: sum('succeeded'), redelivered: sum('redelivered'), deleted: sum('deleted'), rejected: sum('rejected') };
+      expect({ endpoint, ...summed }).toEqual({ endpoint, total: m.total_messages, succeeded: m.succeeded, redelivered: m.redelivered, deleted: m.deleted, rejected: m.rejected });
+      break;
+    }
+  }
 });

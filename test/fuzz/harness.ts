@@ -138,7 +138,9 @@ function rawAnswerProblem(outcome: Outcome, declared: DeclaredResponse): string 
  * - X-Request-Id is a request id, equal to meta.request_id;
  * - an invalid request gets one of the statuses its defect calls for; a valid request is not
  *   refused for anything but what the spec documents (a stale cursor, a missing endpoint...),
- *   and gets exactly what its ingest endpoint is set to answer when that is known.
+ *   and gets exactly what its ingest endpoint is set to answer when that is known;
+ * - a refusal carries the error code the request names, if it names one (404 ENDPOINT_NOT_FOUND
+ *   for a project view's endpoint of another project).
  */
 export function checkOutcome(spec: Spec, schemas: SchemaValidator, outcome: Outcome): void {
   const { request, status, headers, text } = outcome;
@@ -189,4 +191,5 @@ export function checkOutcome(spec: Spec, schemas: SchemaValidator, outcome: Outc
     const problem = validProblem(outcome, body);
     if (problem) fail(problem);
   }
+  if (request.code !== undefined && status >= 400 && errorCode(body) !== request.code) fail(`expected error code ${request.code}`);
 }

@@ -30,6 +30,8 @@ export interface FuzzRequest {
   expected: number[] | undefined;
   /** A refusal the ingest URL records for a known endpoint: the endpoint, and the reasons it may give. */
   rejection: { endpointId: string; reasons: RejectionReason[] } | undefined;
+  /** The `error.code` the answer must carry, when `expected` allows exactly one error status. */
+  code?: string;
   method: string;
   /** Path and query, as sent. */
   target: string;
@@ -37,8 +39,11 @@ export interface FuzzRequest {
   body: Buffer | undefined;
 }
 
-/** A query parameter; `keepReserved` leaves reserved characters unencoded (`allowReserved`). */
-export type QueryPair = [name: string, value: string, keepReserved?: boolean];
+/**
+ * A query parameter; `keepReserved` leaves reserved characters unencoded (`allowReserved`), and
+ * `'plus'` leaves `+` unencoded too (RFC 3986 counts it among them; form encoding reads it as a space).
+ */
+export type QueryPair = [name: string, value: string, keepReserved?: boolean | 'plus'];
 
 /** A request before it is encoded: what the generators build and the defects change. */
 export interface Draft {
@@ -91,7 +96,13 @@ export function bodyBytes(body: Draft['body']): Buffer | undefined {
 export function encode(operation: Operation, draft: Draft): { target: string; body: Buffer | undefined } {
   const path = draft.rawPath ?? operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => percentEncode(draft.pathValues[name] ?? ''));
   const query =
-    draft.rawQuery ?? draft.query.map(([k, v, keepReserved]) => `${percentEncode(k)}=${keepReserved ? reservedEncode(v) : percentEncode(v)}`).join('&');
+    draft.rawQuery ??
+    draft.query
+      .map(([k, v, keepReserved]) => {
+        const value = keepReserved === 'plus' ? reservedEncode(v).replaceAll('%2B', '+') : keepReserved ? reservedEncode(v) : percentEncode(v);
+        return `${percentEncode(k)}=${value}`;
+      })
+      .join('&');
   return { target: draft.rawQuery !== undefined || query ? `${path}?${query}` : path, body: bodyBytes(draft.body) };
 }
 
@@ -111,7 +122,7 @@ function shortHeaders(headers: Record<string, string>): string {
 /** How a request is shown in failure reports (fast-check prints counterexamples with it). */
 export function describeRequest(request: FuzzRequest): string {
   const what = request.kind === 'valid' ? 'valid' : `invalid, ${request.defect}`;
-  const expecting = request.expected ? `, expecting ${request.expected.join(' or ')}` : '';
+  const expecting = request.expected ? `, expecting ${request.expected.join(' or ')}${request.code ? ` ${request.code}` : ''}` : '';
   const target = request.target.length > 300 ? `${request.target.slice(0, 300)}... (${request.target.length} chars)` : request.target;
   return `${request.method} ${target} [${request.operation.key}: ${what}${expecting}]\n  headers ${shortHeaders(request.headers)}\n  body ${preview(request.body)}`;
 }
@@ -126,7 +137,7 @@ export function finish(
   kind: FuzzRequest['kind'],
   operation: Operation,
   draft: Draft,
-  outcome: { defect?: string; expected?: number[]; rejection?: FuzzRequest['rejection'] } = {},
+  outcome: { defect?: string; expected?: number[]; rejection?: FuzzRequest['rejection']; code?: string } = {},
 ): FuzzRequest {
   const { target, body } = encode(operation, draft);
   if (headBytes(target, draft.headers) > MAX_HEAD_BYTES) {
@@ -138,6 +149,7 @@ export function finish(
     defect: outcome.defect,
     expected: outcome.expected,
     rejection: outcome.rejection,
+    ...(outcome.code !== undefined && { code: outcome.code }),
     method: draft.method,
     target,
     headers: draft.headers,

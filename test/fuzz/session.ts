@@ -6,6 +6,7 @@ import { checkOutcome, SchemaValidator, send, type Outcome } from './harness';
 import { invalidIngestRequest, validIngestRequest } from './ingest-requests';
 import { knownBug } from './known-bugs';
 import { Spec, type Operation } from './openapi';
+import { foreignLogCursor, logsPath, ProjectViews, type Cursors, type LogCursor } from './project-views';
 import { checkReadBack } from './readback';
 import { BODY_LIMIT_BYTES, describeRequest, INGEST_BODY_LIMIT_BYTES, type FuzzRequest } from './requests';
 import { differences, rejectionProblems, snapshot, type Snapshot } from './snapshot';
@@ -50,7 +51,8 @@ export class FuzzSession {
   readonly ingest: Operation;
   server!: TestServer;
   fx!: Fixtures;
-  private cursors: string[] = [];
+  views!: ProjectViews;
+  cursors: Cursors = { lists: [], logs: [], foreignLog: undefined };
   /**
    * The state after the last batch of invalid requests that changed nothing it should not have:
    * the state before the next one, unless another request was sent since.
@@ -64,6 +66,7 @@ export class FuzzSession {
   async start(): Promise<void> {
     this.server = await startTestServer({ bodyLimitBytes: BODY_LIMIT_BYTES, ingestBodyLimitBytes: INGEST_BODY_LIMIT_BYTES });
     this.fx = await buildFixtures(this.server.db, this.server.baseUrl);
+    this.views = new ProjectViews(this.fx);
     this.cursors = await this.collectCursors();
   }
 
@@ -72,7 +75,7 @@ export class FuzzSession {
   }
 
   /** Real `next_cursor`s of the fuzz project's lists, for valid requests to send back. */
-  private async collectCursors(): Promise<string[]> {
+  private async collectCursors(): Promise<Cursors> {
     const { fx } = this;
     const read = async (path: string) => {
       const response = await fetch(`${this.server.baseUrl}${path}`, { headers: { authorization: `Bearer ${fx.apiKey}` } });
@@ -86,7 +89,21 @@ export class FuzzSession {
       read(`/v1/pull-endpoints/${fx.main.id}/events?limit=5&status=any&include_deleted=true`),
       read(`/v1/pull-endpoints/${blocked.id}/rejections?limit=1`),
     ]);
-    return found.filter((c): c is string => c !== undefined);
+    // The log's, each with the filters of its page: sent back with them, or with others (a 400).
+    const logFilters: LogCursor['filters'][] = [
+      [],
+      [['status', 'stored,delivered', true]],
+      [['pull_endpoint_id', fx.main.id], ['status', 'fetched,stored']],
+      [['start_time', '2020-01-01T00:00:00Z', true], ['end_time', '2100-01-01T00:00:00.000+00:00']],
+      [['event_type', 'order.created']],
+    ];
+    const logs = await Promise.all(logFilters.map(async (filters) => ({ filters, cursor: await read(logsPath([...filters, ['limit', '2']])) })));
+    const logCursors = logs.filter((c): c is LogCursor => c.cursor !== undefined);
+    return {
+      lists: found.filter((c): c is string => c !== undefined),
+      logs: logCursors,
+      foreignLog: foreignLogCursor(logCursors[0]?.cursor, fx.projectIds[0]!, fx.projectIds[1]!),
+    };
   }
 
   validRequest(operation: Operation): fc.Arbitrary<FuzzRequest> {
@@ -125,7 +142,9 @@ export class FuzzSession {
       }
       checkOutcome(this.spec, this.schemas, outcome);
       checkReadBack(outcome, this.fx.webhooks);
+      this.views.check(outcome);
     }
+    this.views.settle(outcomes);
   }
 
   /** Sends a batch of invalid requests; throws unless each is refused as its defect calls for, changing nothing but the rejections recorded. */
