@@ -430,7 +430,8 @@ export interface paths {
         /**
          * List events across the project's endpoints
          * @description Every event of the project's live endpoints, deleted events too (with `deleted_at`), newest
-         *     first. `start_time` is inclusive, `end_time` exclusive. Pages are cut by event id: every
+         *     first. `start_time` is inclusive, `end_time` exclusive; a `start_time` later than
+         *     `end_time` is a 400. Pages are cut by event id: every
          *     event committed before the first page was read, and matching the filters, appears exactly
          *     once while paging on, however many webhooks arrive meanwhile (new ones are newer than the
          *     first page, so they are not in the pages that follow it).
