@@ -3,7 +3,7 @@
  * each target as a bar against its threshold.
  */
 import type { Measurement } from './load';
-import { fixed, rowsLabel, type BenchResults, type Verdict } from './report';
+import { fixed, rowsLabel, type BenchResults, type ReadOperation, type Verdict } from './report';
 
 const escape = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -80,6 +80,17 @@ function barChart(box: Box, title: string, series: Series[], groups: Group[]): s
   return parts;
 }
 
+const READ_LABELS: Record<ReadOperation, string> = {
+  pullLogs: 'pull-logs',
+  metrics1h: 'metrics 1h',
+  metrics24h: 'metrics 24h',
+  metrics7d: 'metrics 7d',
+  metrics30d: 'metrics 30d',
+  timeseries24h: 'timeseries 24h',
+  eventsFirstPage: 'events, page 1',
+  eventsDeepCursor: 'events, deep',
+};
+
 const VERDICT_COLOURS: Record<Verdict, string> = { PASS: '#2e7d32', MISS: '#c62828', 'N/A': '#757575', INFO: '#1565c0' };
 const BLUE = '#1f77b4';
 const ORANGE = '#ff7f0e';
@@ -91,13 +102,17 @@ const LIGHT_GREEN = '#98df8a';
 
 export function renderSvg(results: BenchResults): string {
   const width = 1000;
-  const { machine, settings, validation: v, scaling: s, ingest } = results;
+  const { machine, settings, validation: v, scaling: s, ingest, reads } = results;
+  const readsAtOne = (Object.keys(READ_LABELS) as ReadOperation[]).map((key) => {
+    const run = reads.operations[key].runs.find((r) => r.concurrency === 1);
+    return { label: READ_LABELS[key], values: [run?.p50Ms ?? Number.NaN, run?.p99Ms ?? Number.NaN] };
+  });
   const rpsAt = (runs: Measurement[], c: number) => runs.find((run) => run.concurrency === c)?.rps ?? Number.NaN;
   const byConcurrency = (a: Measurement[], b: Measurement[]): Group[] =>
     settings.concurrencies.map((c) => ({ label: `${c} connection${c === 1 ? '' : 's'}`, values: [rpsAt(a, c), rpsAt(b, c)] }));
 
   const parts: string[] = [
-    text(20, 28, `POST …/events/delete-batch and POST /pull/<token> benchmark${results.quick ? ' (--quick: indicative only)' : ''}`, 'font-size="18" font-weight="bold"'),
+    text(20, 28, `POST …/events/delete-batch, POST /pull/<token> and reads benchmark${results.quick ? ' (--quick: indicative only)' : ''}`, 'font-size="18" font-weight="bold"'),
     text(
       20,
       48,
@@ -157,10 +172,16 @@ export function renderSvg(results: BenchResults): string {
         ].map((runs) => rpsAt(runs, c)),
       })),
     ),
+    ...barChart(
+      { x: 20, y: 970, width: 960, height: 290 },
+      `Reads on a ${rowsLabel(reads.rows)}-event table, 1 connection (ms)`,
+      [{ name: 'p50', colour: BLUE }, { name: 'p99', colour: LIGHT_BLUE }],
+      readsAtOne,
+    ),
   ];
 
   // Each target as a bar against its threshold (the black tick), coloured by its verdict.
-  const panel = { x: 340, y: 980, width: 400, row: 26 };
+  const panel = { x: 340, y: 1310, width: 400, row: 26 };
   parts.push(text(20, panel.y - 14, 'Targets (bar = measured, tick = target)', 'font-size="13" font-weight="bold"'));
   results.targets.forEach((t, i) => {
     const rowY = panel.y + i * panel.row;

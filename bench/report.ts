@@ -70,7 +70,58 @@ export interface BenchResults {
   };
   /** 7. The ingest URL. */
   ingest: IngestResults;
+  /** 8. Reads on a big table (bench/reads.ts). */
+  reads: ReadsResults;
   targets: TargetCheck[];
+}
+
+export type ReadOperation =
+  | 'pullLogs'
+  | 'metrics1h'
+  | 'metrics24h'
+  | 'metrics7d'
+  | 'metrics30d'
+  | 'timeseries24h'
+  | 'eventsFirstPage'
+  | 'eventsDeepCursor';
+
+/**
+ * The service's read paths over HTTP on a table of `rows` events received over `spanDays` days in
+ * `endpoints` endpoints of one project, loaded in SQL (`loadSec`), the metrics rollup rebuilt from
+ * them with `rebuildFacts` (`rebuildSec`, `rollupRows` rows), then VACUUM (ANALYZE)d. Each
+ * Measurement counts requests; `idsPerRequest` is the items in each answer (1 for figures).
+ */
+export interface ReadsResults {
+  rows: number;
+  endpoints: number;
+  spanDays: number;
+  /** The endpoint whose list is read: its events, those live and stored, and where the deep cursor points. */
+  bigEndpoint: { events: number; liveStored: number; deepAfter: number };
+  /** Percent of the table's events in each state (fetched and delivered: ever; deleted: soft-deleted). */
+  mix: { stored: number; fetched: number; delivered: number; deleted: number };
+  loadSec: number;
+  loadRowsPerSec: number;
+  rebuildSec: number;
+  vacuumAnalyzeSec: number;
+  rollupRows: number;
+  tableMb: number;
+  rollupMb: number;
+  /** The whole section: database, load, rebuild, paging, checks and runs. */
+  sectionSec: number;
+  concurrencies: number[];
+  durationSec: number;
+  warmupSec: number;
+  operations: Record<ReadOperation, { request: string; responseBytes: number; runs: Measurement[] }>;
+  /** p50 of the deep page / p50 of the first page, at 1 connection. */
+  deepCursorRatio: number;
+  /** The targets hold on a table of at least `rows` events (N/A below). */
+  targets: { rows: number; metrics30dP50Ms: number; firstPageP50Ms: number; deepCursorRatio: number };
+}
+
+/** The p50 at 1 connection (or at the lowest measured). */
+export function readP50(reads: ReadsResults, key: ReadOperation): number {
+  const runs = reads.operations[key].runs;
+  return (runs.find((run) => run.concurrency === 1) ?? runs[0])?.p50Ms ?? Number.NaN;
 }
 
 /**
@@ -104,9 +155,19 @@ export interface IngestResults {
 export const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
-  const { databaseFloor, httpFloor, validation, scaling, memory, ingest } = results;
+  const { databaseFloor, httpFloor, validation, scaling, memory, ingest, reads } = results;
   const verdict = (ok: boolean, value: number): Verdict => (Number.isFinite(value) ? (ok ? 'PASS' : 'MISS') : 'N/A');
   const bigEnough = scaling.bigTable.rows >= scaling.bigTableTargetRows;
+  const readsBigEnough = reads.rows >= reads.targets.rows;
+  const readsNote = readsBigEnough ? {} : { note: `the target needs >= ${rowsLabel(reads.targets.rows)} rows` };
+  const readTarget = (name: string, measured: number, limit: number): TargetCheck => ({
+    name: `${name}, p50 on ${rowsLabel(reads.rows)} rows (1 conn)`,
+    measured,
+    shown: `${fixed(measured)} ms`,
+    target: `<= ${limit} ms`,
+    verdict: readsBigEnough ? verdict(measured <= limit, measured) : 'N/A',
+    ...readsNote,
+  });
   return [
     {
       name: 'service / database floor (req/s, best of each)',
@@ -179,6 +240,17 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       target: `<= ${ingest.hmac.targetPercent}%`,
       verdict: verdict(ingest.hmac.costPercent <= ingest.hmac.targetPercent, ingest.hmac.costPercent),
     },
+    readTarget('GET /v1/pull-metrics?window=30d', readP50(reads, 'metrics30d'), reads.targets.metrics30dP50Ms),
+    readTarget('GET /v1/pull-logs, first page', readP50(reads, 'pullLogs'), reads.targets.firstPageP50Ms),
+    readTarget('GET …/events?status=stored, first page', readP50(reads, 'eventsFirstPage'), reads.targets.firstPageP50Ms),
+    {
+      name: `…/events, deep cursor (after ${rowsLabel(reads.bigEndpoint.deepAfter)}) / first page, p50`,
+      measured: reads.deepCursorRatio,
+      shown: `${fixed(reads.deepCursorRatio)}x`,
+      target: `<= ${reads.targets.deepCursorRatio}x`,
+      verdict: readsBigEnough ? verdict(reads.deepCursorRatio <= reads.targets.deepCursorRatio, reads.deepCursorRatio) : 'N/A',
+      ...readsNote,
+    },
   ];
 }
 
@@ -250,6 +322,17 @@ export function formatReport(results: BenchResults): string {
   ingestRuns.push(ingestRow(ingest.hmac.off, 'service (off, on, on, off)', ingest.endpoints, 'off'));
   ingestRuns.push(ingestRow(ingest.hmac.on, 'service (off, on, on, off)', ingest.endpoints, 'on'));
 
+  const reads = results.reads;
+  const readRuns: string[][] = [];
+  for (const c of reads.concurrencies) {
+    for (const { request, responseBytes, runs } of Object.values(reads.operations)) {
+      for (const run of runs.filter((r) => r.concurrency === c)) {
+        const failed = run.failed ? ` (+${run.failed} non-2xx)` : '';
+        readRuns.push([request, String(c), fixed(run.rps, 1), fixed(run.p50Ms), fixed(run.p99Ms), String(responseBytes), String(run.requests) + failed]);
+      }
+    }
+  }
+
   const busy = machine.loadStart >= machine.cores / 2 || machine.loadEnd >= machine.cores;
   return [
     `Benchmark${results.quick ? ' (--quick: short runs, small tables; indicative only)' : ''}, ${results.startedAt}, ${fixed(results.elapsedSec, 0)} s`,
@@ -266,6 +349,15 @@ export function formatReport(results: BenchResults): string {
       ingestRuns,
       [false, true, false, true, true, true, true, true],
     ),
+    '',
+    `reads: ${reads.rows.toLocaleString('en')} events over ${reads.spanDays} days in ${reads.endpoints} endpoints of one project ` +
+      `(${fixed(reads.mix.stored, 1)}% stored, ${fixed(reads.mix.fetched, 1)}% fetched, ${fixed(reads.mix.delivered, 1)}% delivered, ${fixed(reads.mix.deleted, 1)}% deleted; ` +
+      `${fixed(reads.tableMb, 0)} MB); the listed endpoint holds ${reads.bigEndpoint.events.toLocaleString('en')} events, ` +
+      `${reads.bigEndpoint.liveStored.toLocaleString('en')} live and stored, the deep cursor after ${reads.bigEndpoint.deepAfter.toLocaleString('en')}`,
+    `reads: loaded in ${fixed(reads.loadSec, 1)} s (${reads.loadRowsPerSec.toLocaleString('en')} rows/s); rebuildFacts ${fixed(reads.rebuildSec, 1)} s ` +
+      `(${reads.rollupRows.toLocaleString('en')} rollup rows, ${fixed(reads.rollupMb, 0)} MB); VACUUM (ANALYZE) ${fixed(reads.vacuumAnalyzeSec, 1)} s; ` +
+      `${reads.durationSec} s per measurement after ${reads.warmupSec} s warm-up; section ${fixed(reads.sectionSec, 0)} s`,
+    table(['read', 'conn', 'req/s', 'p50 ms', 'p99 ms', 'bytes', 'requests'], readRuns, [false, true, true, true, true, true, true]),
     '',
     table(
       ['target', 'measured', 'target', 'verdict'],

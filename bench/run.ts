@@ -11,7 +11,10 @@
  *  5. 1 id against 100 ids per request, and p50 with a big table against a 10,000-row one;
  *  6. the service's peak RSS;
  *  7. ingest (bench/ingest.ts): a ~2 KB webhook on one endpoint and on 16, HMAC on and off,
- *     against the same SQL through pg.
+ *     against the same SQL through pg;
+ *  8. reads on a big table (bench/reads.ts), last and in a database of its own: the project's
+ *     event log, its metrics (1h to 30d, and the 24h timeseries) and one endpoint's stored events,
+ *     first page and deep cursor, on 6M events over 30 days.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +29,7 @@ import { createEndpoint } from '../src/pull-endpoints/endpoints';
 import { seedEvents } from '../src/pull-events/seed';
 import { renderSvg } from './chart';
 import { ingestSection } from './ingest';
+import { readsSection } from './reads';
 import { best, dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
 import { checkTargets, formatReport, rowsLabel, type BenchResults } from './report';
 import {
@@ -59,6 +63,8 @@ const SETTINGS = QUICK
       smallTablePasses: 1,
       /** Section 7: six runs per concurrency, then four half runs for the HMAC cost. */
       ingest: { concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25 },
+      /** Section 8: eight reads per concurrency, on a table of `events`. */
+      reads: { events: 60_000, bigEndpointEvents: 10_000, deepAfter: 8_000, concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25, jitWarmupRequests: 200, loadWorkers: 2 },
     }
   : {
       durationSec: 6,
@@ -70,6 +76,7 @@ const SETTINGS = QUICK
       jitWarmupRequests: 1000,
       smallTablePasses: 3,
       ingest: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1 },
+      reads: { events: 6_000_000, bigEndpointEvents: 250_000, deepAfter: 200_000, concurrencies: [1, 8], durationSec: 4, warmupSec: 1, jitWarmupRequests: 1000, loadWorkers: 2 },
     };
 const POOL_SIZE = 16;
 const SMALL_TABLE_ROWS = 10_000;
@@ -422,6 +429,16 @@ async function main(): Promise<void> {
   log(`service peak RSS over the heaviest run (${heaviest} conn): ${heaviestPeak.toFixed(1)} MB (${memoryMethod})`);
   await service.stop();
 
+  // ---- 8: reads on a big table, last, in a database of its own (see bench/reads.ts) ----------
+  const reads = await readsSection({
+    database,
+    log,
+    cleanUp: (step) => cleanups.push(step),
+    encryptionKey,
+    poolSize: POOL_SIZE,
+    settings: SETTINGS.reads,
+  });
+
   machine.loadEnd = os.loadavg()[0] ?? Number.NaN;
   const body: Omit<BenchResults, 'targets'> = {
     quick: QUICK,
@@ -479,6 +496,7 @@ async function main(): Promise<void> {
       pid: service.pid,
     },
     ingest,
+    reads,
   };
   const results: BenchResults = { ...body, targets: checkTargets(body) };
 

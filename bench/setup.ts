@@ -34,6 +34,42 @@ export interface BenchDatabase {
   server: 'DATABASE_URL' | 'embedded';
   /** Drops the database, then stops the embedded cluster if this run started one. */
   drop(): Promise<void>;
+  /**
+   * Another migrated database on the same server, `<name>_<suffix>`; its drop() drops it alone.
+   * Drop it before this one: dropping this one stops an embedded server.
+   */
+  sibling(suffix: string): Promise<BenchDatabase>;
+}
+
+/** A new database `name` on `adminUrl`'s server, migrated; undefined `stopServer` leaves the server running on drop. */
+async function createMigrated(
+  adminUrl: string,
+  name: string,
+  server: BenchDatabase['server'],
+  stopServer?: () => Promise<void>,
+): Promise<BenchDatabase> {
+  await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  const url = withDatabase(adminUrl, name);
+  try {
+    await migrate(url);
+  } catch (error) {
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    throw error;
+  }
+  return {
+    url,
+    name,
+    server,
+    async drop() {
+      try {
+        await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await stopServer?.();
+      }
+    },
+    sibling: (suffix) => createMigrated(adminUrl, `${name}_${suffix}`, server),
+  };
 }
 
 /**
@@ -58,23 +94,7 @@ export async function createBenchDatabase(log: Log): Promise<BenchDatabase> {
   }
   const name = `pull_events_bench_${process.pid}`;
   try {
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-    const url = withDatabase(adminUrl, name);
-    await migrate(url);
-    const admin = adminUrl;
-    return {
-      url,
-      name,
-      server: stopEmbedded ? 'embedded' : 'DATABASE_URL',
-      async drop() {
-        try {
-          await adminQuery(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await stopEmbedded?.();
-        }
-      },
-    };
+    return await createMigrated(adminUrl, name, stopEmbedded ? 'embedded' : 'DATABASE_URL', stopEmbedded);
   } catch (error) {
     await stopEmbedded?.();
     throw error;

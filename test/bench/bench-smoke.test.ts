@@ -87,6 +87,41 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   expectMeasurement(results.ingest.hmac.on, 'ingest.hmac.on');
   expectMeasurement(results.ingest.hmac.off, 'ingest.hmac.off');
 
+  // Section 8: every read at 1 and 8 connections, on the quick table, every answer a 200.
+  const reads = results.reads;
+  expect(reads.rows).toBe(60_000);
+  expect(reads.endpoints).toBe(24);
+  expect(reads.concurrencies).toEqual([1, 8]);
+  expect(Object.keys(reads.operations).sort()).toEqual(
+    ['eventsDeepCursor', 'eventsFirstPage', 'metrics1h', 'metrics24h', 'metrics30d', 'metrics7d', 'pullLogs', 'timeseries24h'],
+  );
+  for (const [key, operation] of Object.entries(reads.operations)) {
+    expect(operation.runs.map((run) => run.concurrency)).toEqual([1, 8]);
+    operation.runs.forEach((run, i) => {
+      expectMeasurement(run, `reads.operations.${key}.runs[${i}]`);
+      expect(run.failed).toBe(0);
+    });
+    expectPositive(operation.responseBytes, `reads.operations.${key}.responseBytes`);
+  }
+  expect(reads.operations.eventsDeepCursor.request).toContain('cursor=');
+  expect(reads.bigEndpoint.liveStored).toBeGreaterThan(reads.bigEndpoint.deepAfter);
+  for (const [what, value] of Object.entries({
+    'reads.loadSec': reads.loadSec,
+    'reads.loadRowsPerSec': reads.loadRowsPerSec,
+    'reads.rebuildSec': reads.rebuildSec,
+    'reads.vacuumAnalyzeSec': reads.vacuumAnalyzeSec,
+    'reads.rollupRows': reads.rollupRows,
+    'reads.tableMb': reads.tableMb,
+    'reads.rollupMb': reads.rollupMb,
+    'reads.deepCursorRatio': reads.deepCursorRatio,
+    'reads.mix.stored': reads.mix.stored,
+    'reads.mix.fetched': reads.mix.fetched,
+    'reads.mix.delivered': reads.mix.delivered,
+    'reads.mix.deleted': reads.mix.deleted,
+  })) {
+    expectPositive(value, what);
+  }
+
   for (const [what, value] of Object.entries({
     'databaseFloor.ratio': results.databaseFloor.ratio,
     'httpFloor.ratio': results.httpFloor.ratio,
@@ -106,7 +141,9 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   expect(Number.isFinite(results.validation.costPercent)).toBe(true);
   expect(Number.isFinite(results.ingest.hmac.costPercent)).toBe(true);
 
-  expect(results.targets).toHaveLength(10);
+  expect(results.targets).toHaveLength(14);
+  // The reads' targets hold on 6M rows: N/A on the quick table.
+  expect(results.targets.slice(10).map((target) => target.verdict)).toEqual(['N/A', 'N/A', 'N/A', 'N/A']);
   for (const target of results.targets) {
     expect(['PASS', 'MISS', 'N/A', 'INFO']).toContain(target.verdict);
     expect(Number.isFinite(target.measured)).toBe(true);
@@ -121,7 +158,7 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`pull_events_bench_${pid}`]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = ANY($1)', [[`pull_events_bench_${pid}`, `pull_events_bench_${pid}_reads`]]);
     expect(rowCount).toBe(0);
   } finally {
     await client.end();
