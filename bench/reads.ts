@@ -16,10 +16,8 @@
  * 30 days, a lifecycle (fetched, acknowledged, deleted) drawn per event, and a status that agrees
  * with it. The metrics rollup is then rebuilt from them with the service's own `rebuildFacts`.
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { noSecretBox } from '../src/auth/encryption';
-import { PrismaClient } from '../src/db/generated/client';
 import { createPrismaClient } from '../src/db/prisma';
 import { rebuildFacts } from '../src/metrics/repository';
 import { createProject } from '../src/projects/repository';
@@ -180,13 +178,7 @@ export async function readsSection(ctx: ReadsContext): Promise<ReadsResults> {
   const endControl = once(() => control.end());
   ctx.cleanUp(endControl);
   const prisma = createPrismaClient(database.url, { poolSize: 2 });
-  // rebuildFacts runs in a batch transaction, which Prisma cuts off after 5 s by default, and the
-  // service's client sets a 15 s statement_timeout: an endpoint of 250,000 events takes longer.
-  const bulk = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: database.url, max: settings.loadWorkers }),
-    transactionOptions: { timeout: 60 * 60_000, maxWait: 60_000 },
-  });
-  const disconnect = once(() => Promise.all([prisma.$disconnect(), bulk.$disconnect()]));
+  const disconnect = once(() => prisma.$disconnect());
   ctx.cleanUp(disconnect);
 
   // ---- the data ---------------------------------------------------------------------------
@@ -225,20 +217,12 @@ export async function readsSection(ctx: ReadsContext): Promise<ReadsResults> {
   const loadSec = seconds(loadStart);
   log(`reads: loaded ${settings.events.toLocaleString('en')} events into ${ENDPOINTS} endpoints in ${loadSec} s (${Math.round(settings.events / loadSec).toLocaleString('en')}/s)`);
 
-  // The rollup, rebuilt from the events as after any bulk load; one call per endpoint (its rows
-  // are keyed by endpoint, so the calls touch disjoint rows), `loadWorkers` at a time.
+  // The rollup (each endpoint's rows and the project's), rebuilt from the events as after any
+  // bulk load: one statement over the project, in a transaction without a time limit.
   const rebuildStart = Date.now();
-  let rebuilt = 0;
-  lastReport = rebuildStart;
-  await inParallel(endpoints, settings.loadWorkers, async (endpoint) => {
-    await rebuildFacts(bulk, [endpoint.id]);
-    rebuilt += 1;
-    if (Date.now() - lastReport < 5000) return;
-    lastReport = Date.now();
-    log(`  rebuilding the metrics rollup: ${rebuilt} / ${ENDPOINTS} endpoints (${seconds(rebuildStart)} s)`);
-  });
+  await rebuildFacts(prisma, project.id);
   const rebuildSec = seconds(rebuildStart);
-  log(`reads: rebuildFacts over ${ENDPOINTS} endpoints took ${rebuildSec} s`);
+  log(`reads: rebuildFacts over the project's ${ENDPOINTS} endpoints took ${rebuildSec} s`);
 
   // As autovacuum would sooner or later, and so that it does not start during the runs.
   const vacuumStart = Date.now();

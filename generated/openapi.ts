@@ -455,10 +455,10 @@ export interface paths {
         /**
          * Aggregates over a time window
          * @description What happened in the window, project-wide or on one endpoint: webhooks received, rejected,
-         *     events fetched, acknowledged, redelivered and deleted, and how long consumers took. A
-         *     window counts whole minutes: `1h` is the current minute and the 59 before it (`from` and
-         *     `to` in the answer give its exact bounds). Project-wide figures include endpoints deleted
-         *     since.
+         *     events fetched, acknowledged, redelivered and deleted, and how long consumers took. `1h`
+         *     and `24h` count whole minutes (`1h` is the current minute and the 59 before it), `7d` and
+         *     `30d` whole hours (`30d` is the current hour and the 719 before it); `from` and `to` in
+         *     the answer give the exact bounds. Project-wide figures include endpoints deleted since.
          *
          *     HookBridge's names count the messages received in the window, as HookBridge does:
          *     `total_messages` = events received, `succeeded` = how many of them have been acknowledged
@@ -1090,7 +1090,7 @@ export interface components {
              */
             pull_endpoint_id: string | null;
             from: components["schemas"]["Timestamp"];
-            /** @description Exclusive; the end of the current minute. */
+            /** @description Exclusive; the end of the current minute (1h, 24h) or hour (7d, 30d). */
             to: components["schemas"]["Timestamp"];
             /** @description Events received in the window (the same as `received`). */
             total_messages: number;

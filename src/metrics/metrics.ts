@@ -26,9 +26,16 @@ const SERIES: Record<MetricsWindow, { bucketMs: number; sourceMs: number }> = {
 const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
 const ceilTo = (ms: number, unit: number) => Math.ceil(ms / unit) * unit;
 
-/** A window's bounds: whole minutes, the last one the minute `now` falls in; `to` is exclusive. */
+/** The unit a window is counted in: minutes up to a day, hours beyond (whose rows are kept longer). */
+const WINDOW_UNIT_MS: Record<MetricsWindow, number> = { '1h': MINUTE, '24h': MINUTE, '7d': HOUR, '30d': HOUR };
+
+/**
+ * A window's bounds: whole units (minutes for 1h and 24h, hours for 7d and 30d), the last one the
+ * unit `now` falls in; `to` is exclusive.
+ */
 export function windowBounds(window: MetricsWindow, now: Date): { from: Date; to: Date } {
-  const to = floorTo(now.getTime(), MINUTE) + MINUTE;
+  const unit = WINDOW_UNIT_MS[window];
+  const to = floorTo(now.getTime(), unit) + unit;
   return { from: new Date(to - WINDOW_MS[window]), to: new Date(to) };
 }
 

@@ -23,8 +23,16 @@ export type FactKind =
   | 'receipt_delivered'
   | 'receipt_delivered_unread';
 
-/** The rollup keeps every fact in its minute, its hour and its day. */
-export const ROLLUP_SECONDS = [60, 3600, 86400] as const;
+/**
+ * The rollup keeps every fact in its minute, its hour and its day: minute rows for 26 hours (the
+ * 1h and 24h windows and the 24h timeseries read them), hour rows for 32 days (the edges of the
+ * 7d and 30d windows, and their timeseries), day rows for good.
+ */
+export const ROLLUP_HORIZONS = [
+  { seconds: 60, keptHours: 26 },
+  { seconds: 3600, keptHours: 32 * 24 },
+  { seconds: 86400, keptHours: null },
+] as const;
 
 /** Milliseconds from `from` to `to` (SQL expressions), never negative. */
 export const millisBetween = (from: Prisma.Sql, to: Prisma.Sql) =>
@@ -32,21 +40,28 @@ export const millisBetween = (from: Prisma.Sql, to: Prisma.Sql) =>
 
 /**
  * An INSERT adding the facts `source` yields (columns pull_endpoint_id, project_id, kind, at, ms)
- * to their minute, hour and day. It runs as a CTE of the statement that makes the transition, so
- * the rollup and the events commit together. Rows are upserted in key order, so two statements
- * adding to the same counters queue rather than deadlock; the shard (the backend's pid) spreads
- * concurrent writers of one endpoint over different rows.
+ * to their minute, hour and day, for the endpoint and for its project. It runs as a CTE of the
+ * statement that makes the transition, so the rollup and the events commit together. Rows are
+ * upserted in key order, so two statements adding to the same counters queue rather than
+ * deadlock; the shard (the backend's pid) spreads concurrent writers over different rows. A fact
+ * older than a row size's horizon (a late ack of an old event, counted at its receipt) skips it.
  */
 export function addFactsSql(source: Prisma.Sql) {
+  const horizons = Prisma.join(
+    ROLLUP_HORIZONS.map((h) => Prisma.sql`(${h.seconds}::int, ${h.keptHours === null ? null : `${h.keptHours} hours`}::interval)`),
+  );
   return Prisma.sql`
-    INSERT INTO pull_event_metrics AS m (pull_endpoint_id, bucket_seconds, bucket_start, kind, slot, shard, project_id, events, sum_ms)
-    SELECT f.pull_endpoint_id, g.seconds, to_timestamp(floor(extract(epoch FROM f.at) / g.seconds) * g.seconds), f.kind,
+    INSERT INTO pull_event_metrics AS m (scope_id, bucket_seconds, bucket_start, kind, slot, shard, events, sum_ms)
+    SELECT s.scope_id, g.seconds, to_timestamp(floor(extract(epoch FROM f.at) / g.seconds) * g.seconds), f.kind,
            CASE WHEN f.kind IN ('fetched', 'delivered') THEN pull_latency_slot(f.ms) ELSE 0 END,
-           pg_backend_pid() % 4, f.project_id, count(*), coalesce(sum(f.ms), 0)
-    FROM (${source}) f CROSS JOIN (VALUES (60), (3600), (86400)) g(seconds)
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
+           pg_backend_pid() % 4, count(*), coalesce(sum(f.ms), 0)
+    FROM (${source}) f
+    CROSS JOIN LATERAL (VALUES (f.pull_endpoint_id), (f.project_id)) s(scope_id)
+    CROSS JOIN (VALUES ${horizons}) g(seconds, horizon)
+    WHERE g.horizon IS NULL OR f.at >= now() - g.horizon
+    GROUP BY 1, 2, 3, 4, 5, 6
     ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (pull_endpoint_id, bucket_seconds, bucket_start, kind, slot, shard)
+    ON CONFLICT (scope_id, bucket_seconds, bucket_start, kind, slot, shard)
     DO UPDATE SET events = m.events + excluded.events, sum_ms = m.sum_ms + excluded.sum_ms`;
 }
 
@@ -56,10 +71,8 @@ export interface MetricsScope {
   endpointId?: string;
 }
 
-const scopeSql = (scope: MetricsScope) =>
-  scope.endpointId === undefined
-    ? Prisma.sql`m.project_id = ${scope.projectId}::uuid`
-    : Prisma.sql`m.project_id = ${scope.projectId}::uuid AND m.pull_endpoint_id = ${scope.endpointId}::uuid`;
+/** The rollup's scope: the endpoint's rows, or the project's (the caller checked the endpoint is the project's). */
+const scopeSql = (scope: MetricsScope) => Prisma.sql`m.scope_id = ${scope.endpointId ?? scope.projectId}::uuid`;
 
 /** Rows of one bucket size whose start lies in [from, to). */
 export interface Segment {
@@ -75,16 +88,25 @@ export interface FactSum {
   sum_ms: bigint;
 }
 
-/** Totals by kind and latency slot over the rows the segments name. */
+/**
+ * Totals by kind and latency slot over the rows the segments name: one range of the primary key
+ * per segment (a join with a list of ranges is planned as a scan of the whole table).
+ */
 export async function sumFacts(db: Database, scope: MetricsScope, segments: Segment[]): Promise<FactSum[]> {
   if (segments.length === 0) return [];
-  const values = Prisma.join(segments.map((s) => Prisma.sql`(${s.seconds}::int, ${s.from}::timestamptz, ${s.to}::timestamptz)`));
+  const ranges = Prisma.join(
+    segments.map(
+      (s) => Prisma.sql`
+        SELECT m.kind, m.slot, m.events, m.sum_ms FROM pull_event_metrics m
+        WHERE ${scopeSql(scope)} AND m.bucket_seconds = ${s.seconds}::int
+          AND m.bucket_start >= ${s.from}::timestamptz AND m.bucket_start < ${s.to}::timestamptz`,
+    ),
+    ' UNION ALL ',
+  );
   return db.$queryRaw<FactSum[]>`
-    SELECT m.kind, m.slot, sum(m.events)::bigint AS events, sum(m.sum_ms)::bigint AS sum_ms
-    FROM (VALUES ${values}) seg(seconds, lo, hi)
-    JOIN pull_event_metrics m ON m.bucket_seconds = seg.seconds AND m.bucket_start >= seg.lo AND m.bucket_start < seg.hi
-    WHERE ${scopeSql(scope)}
-    GROUP BY m.kind, m.slot`;
+    SELECT kind, slot, sum(events)::bigint AS events, sum(sum_ms)::bigint AS sum_ms
+    FROM (${ranges}) rows
+    GROUP BY kind, slot`;
 }
 
 export interface FactSeriesRow {
@@ -113,16 +135,17 @@ export async function factSeries(
 }
 
 /**
- * Rebuilds the rollup of some endpoints from their events and kept rejections: what the migration
- * did for data from before it, and what a bulk load (the benchmark's) does after writing events
- * directly. Redeliveries are not on the events and are kept as they are.
+ * Rebuilds a project's rollup (each endpoint's and the project's) from its events and kept
+ * rejections: what the migration did for data from before it, and what a bulk load (the
+ * benchmark's) does after writing events directly. Redeliveries are not on the events and are kept
+ * as they are. One transaction, as long as it takes (a bulk load's millions of events take minutes).
  */
-export async function rebuildFacts(db: Database, endpointIds: string[]): Promise<void> {
+export async function rebuildFacts(db: Database, projectId: string, timeoutMs = 60 * 60_000): Promise<void> {
   const ms = (from: Prisma.Sql, to: Prisma.Sql) => millisBetween(from, to);
   const source = Prisma.sql`
     SELECT e.pull_endpoint_id, p.project_id, f.kind, f.at, f.ms
-    FROM pull_events e
-    JOIN pull_endpoints p ON p.id = e.pull_endpoint_id
+    FROM pull_endpoints p
+    JOIN pull_events e ON e.pull_endpoint_id = p.id
     CROSS JOIN LATERAL (VALUES
       ('received', e.received_at, NULL::bigint),
       ('fetched', e.fetched_at, ${ms(Prisma.sql`e.received_at`, Prisma.sql`e.fetched_at`)}),
@@ -133,13 +156,33 @@ export async function rebuildFacts(db: Database, endpointIds: string[]): Promise
       ('receipt_delivered', CASE WHEN e.delivered_at IS NOT NULL THEN e.received_at END, NULL::bigint),
       ('receipt_delivered_unread', CASE WHEN e.delivered_at IS NOT NULL AND e.fetched_at IS NULL THEN e.received_at END, NULL::bigint)
     ) f(kind, at, ms)
-    WHERE e.pull_endpoint_id = ANY(${endpointIds}::uuid[]) AND f.at IS NOT NULL
+    WHERE p.project_id = ${projectId}::uuid AND f.at IS NOT NULL
     UNION ALL
     SELECT r.pull_endpoint_id, p.project_id, 'rejected', r.received_at, NULL::bigint
-    FROM pull_endpoint_rejections r JOIN pull_endpoints p ON p.id = r.pull_endpoint_id
-    WHERE r.pull_endpoint_id = ANY(${endpointIds}::uuid[])`;
-  await db.$transaction([
-    db.$executeRaw`DELETE FROM pull_event_metrics WHERE pull_endpoint_id = ANY(${endpointIds}::uuid[]) AND kind <> 'redelivered'`,
-    db.$executeRaw`${addFactsSql(source)}`,
-  ]);
+    FROM pull_endpoints p JOIN pull_endpoint_rejections r ON r.pull_endpoint_id = p.id
+    WHERE p.project_id = ${projectId}::uuid`;
+  await db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SET LOCAL statement_timeout = 0`;
+      await tx.$executeRaw`
+        DELETE FROM pull_event_metrics
+        WHERE scope_id IN (SELECT id FROM pull_endpoints WHERE project_id = ${projectId}::uuid UNION ALL SELECT ${projectId}::uuid)
+          AND kind <> 'redelivered'`;
+      await tx.$executeRaw`${addFactsSql(source)}`;
+    },
+    { timeout: timeoutMs, maxWait: 60_000 },
+  );
+}
+
+/** Deletes a scope's minute and hour rows past their horizons; returns how many went. */
+export async function pruneFacts(db: Database, scopeId: string): Promise<number> {
+  let pruned = 0;
+  for (const { seconds, keptHours } of ROLLUP_HORIZONS) {
+    if (keptHours === null) continue;
+    pruned += await db.$executeRaw`
+      DELETE FROM pull_event_metrics
+      WHERE scope_id = ${scopeId}::uuid AND bucket_seconds = ${seconds}::int
+        AND bucket_start < now() - make_interval(hours => ${keptHours}::int) - make_interval(secs => ${seconds}::int)`;
+  }
+  return pruned;
 }

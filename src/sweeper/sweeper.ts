@@ -1,6 +1,7 @@
 import { DEFAULT_REJECTIONS_KEPT, type SweeperSettings } from '../config';
 import type { Database } from '../db/prisma';
 import type { Logger } from '../http/logger';
+import { pruneFacts } from '../metrics/repository';
 import { lowestEventIdAt } from '../pull-events/ids';
 import { trimRejections } from '../rejections/repository';
 import { endpointsPage, eraseDeletedPayloads, eraseEndpointPayloads, expireEvents } from './repository';
@@ -15,6 +16,8 @@ export interface SweepResult {
   expired: number;
   /** Rejection records beyond the newest `rejectionsKept` of an endpoint (all of a deleted one's). */
   rejectionsTrimmed: number;
+  /** Metrics rollup rows (minute, hour) past the horizon any window reads. */
+  metricsPruned: number;
 }
 
 async function drain(batch: () => Promise<number>, limit: number): Promise<number> {
@@ -37,12 +40,18 @@ export async function sweep(
 ): Promise<SweepResult> {
   const limit = settings.batchSize;
   const cutoff = new Date(now.getTime() - settings.graceSeconds * 1000);
-  const result: SweepResult = { erased: 0, expired: 0, rejectionsTrimmed: 0 };
+  const result: SweepResult = { erased: 0, expired: 0, rejectionsTrimmed: 0, metricsPruned: 0 };
+  const projects = new Set<string>();
   let after: string | undefined;
   for (;;) {
     const endpoints = await endpointsPage(db, after, ENDPOINT_PAGE);
     for (const endpoint of endpoints) {
       result.rejectionsTrimmed += await trimRejections(db, endpoint.id, endpoint.deletedAt ? 0 : (settings.rejectionsKept ?? DEFAULT_REJECTIONS_KEPT));
+      result.metricsPruned += await pruneFacts(db, endpoint.id);
+      if (!projects.has(endpoint.projectId)) {
+        projects.add(endpoint.projectId);
+        result.metricsPruned += await pruneFacts(db, endpoint.projectId);
+      }
       if (endpoint.deletedAt) {
         if (endpoint.deletedAt <= cutoff) {
           result.erased += await drain(() => eraseEndpointPayloads(db, endpoint.id, limit), limit);
@@ -68,7 +77,7 @@ export function startSweeper(db: Database, settings: SweeperSettings, logger: Lo
     if (running) return;
     running = sweep(db, settings)
       .then((result) => {
-        if (result.erased || result.expired || result.rejectionsTrimmed) logger.info({ sweep: result }, 'sweeper erased payloads');
+        if (result.erased || result.expired || result.rejectionsTrimmed || result.metricsPruned) logger.info({ sweep: result }, 'sweeper erased payloads');
       })
       .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
       .finally(() => {

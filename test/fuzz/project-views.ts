@@ -7,7 +7,7 @@
  *   list, another project or other filters, endpoints not the project's;
  * - what a 200 must say beyond its schema (`ProjectViews.check`): pull-logs pages newest first,
  *   within the filters, of the project's live endpoints only; metrics one window long, whole
- *   minutes, ending with the current one; timeseries buckets as many and as long as the window
+ *   minutes (hours for 7d and 30d), ending with the current one; timeseries buckets as many and as long as the window
  *   says, each with stored + fetched + succeeded = total.
  */
 import fc from 'fast-check';
@@ -550,9 +550,12 @@ export class ProjectViews {
   }
 }
 
-/** `to` is the end of the minute the server's clock (the Date header, to the second) was in. */
-function endsWithCurrentMinute(end: number, serverTime: number): boolean {
-  return end - MINUTE <= serverTime + 999 && end > serverTime - 5_000;
+/** A window's unit: minutes for 1h and 24h, hours for 7d and 30d. */
+const WINDOW_UNIT_MS: Record<string, number> = { '1h': MINUTE, '24h': MINUTE, '7d': 60 * MINUTE, '30d': 60 * MINUTE };
+
+/** `to` is the end of the unit the server's clock (the Date header, to the second) was in. */
+function endsWithCurrentUnit(end: number, unit: number, serverTime: number): boolean {
+  return end - unit <= serverTime + 999 && end > serverTime - 5_000;
 }
 
 function metricsProblems(data: PullMetrics, query: Map<string, string>, serverTime: number): string[] {
@@ -563,8 +566,9 @@ function metricsProblems(data: PullMetrics, query: Map<string, string>, serverTi
   if (data.window !== window) problems.push(`window ${data.window} for ${window}`);
   if (data.pull_endpoint_id !== (query.get('pull_endpoint_id')?.toLowerCase() ?? null)) problems.push(`pull_endpoint_id ${data.pull_endpoint_id}`);
   if (to - from !== WINDOW_MS[window]) problems.push(`from ${data.from} to ${data.to} is not ${window}`);
-  if (from % MINUTE !== 0 || to % MINUTE !== 0) problems.push(`from ${data.from} / to ${data.to} not whole minutes`);
-  if (!endsWithCurrentMinute(to, serverTime)) problems.push(`to ${data.to} is not the end of the current minute (server time ${new Date(serverTime).toISOString()})`);
+  const unit = WINDOW_UNIT_MS[window] ?? MINUTE;
+  if (from % unit !== 0 || to % unit !== 0) problems.push(`from ${data.from} / to ${data.to} not whole ${unit / MINUTE}-minute units`);
+  if (!endsWithCurrentUnit(to, unit, serverTime)) problems.push(`to ${data.to} is not the end of the current unit (server time ${new Date(serverTime).toISOString()})`);
   const same: [string, number, number][] = [
     ['total_messages and received', data.total_messages, data.received],
     ['failed and rejected', data.failed, data.rejected],

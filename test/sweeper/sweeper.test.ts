@@ -98,6 +98,44 @@ it('applies DEFAULT_RETENTION_DAYS to endpoints whose retention_days is null, an
   expect(expired(await rowsOf(ownRetention), keptByOwn)).toEqual([false, false]);
 });
 
+it('prunes metrics minute rows past 26 hours and hour rows past 32 days, of endpoints and projects; day rows stay', async () => {
+  const project = await buildProject(server.db, 'metrics pruning');
+  const { id: endpointId } = await buildEndpointWithToken(server.db, project.projectId);
+  const HOUR = 3_600_000;
+  const rows = [
+    { bucketSeconds: 60, ago: 27 * HOUR, kept: false },
+    { bucketSeconds: 60, ago: 25 * HOUR, kept: true },
+    { bucketSeconds: 3600, ago: 33 * 24 * HOUR, kept: false },
+    { bucketSeconds: 3600, ago: 31 * 24 * HOUR, kept: true },
+    { bucketSeconds: 86400, ago: 400 * 24 * HOUR, kept: true },
+  ];
+  for (const scopeId of [endpointId, project.projectId]) {
+    await server.db.pullEventMetric.createMany({
+      data: rows.map((row) => {
+        const at = Date.now() - row.ago;
+        return {
+          scopeId,
+          bucketSeconds: row.bucketSeconds,
+          bucketStart: new Date(at - (at % (row.bucketSeconds * 1000))),
+          kind: 'received',
+          slot: 0,
+          shard: 0,
+          events: 1n,
+          sumMs: 0n,
+        };
+      }),
+    });
+  }
+
+  const result = await sweep(server.db, settings);
+
+  expect(result.metricsPruned).toBeGreaterThanOrEqual(4);
+  for (const scopeId of [endpointId, project.projectId]) {
+    const left = await server.db.pullEventMetric.findMany({ where: { scopeId }, orderBy: [{ bucketSeconds: 'asc' }, { bucketStart: 'asc' }] });
+    expect(left.map((row) => row.bucketSeconds)).toEqual(rows.filter((row) => row.kept).map((row) => row.bucketSeconds));
+  }
+});
+
 it('keeps the newest rejections of each endpoint and none of a deleted endpoint', async () => {
   const live = await buildEndpointWithToken(server.db, owner.projectId);
   const deleted = await buildEndpointWithToken(server.db, owner.projectId);
@@ -156,7 +194,12 @@ it('runs once from the CLI with --json', async () => {
   await markDeleted(server.db, endpointId, id!, new Date(Date.now() - 1000), owner.apiKeyId);
   const result = await runTs('src/cli/index.ts', ['sweep', '--json'], { ...process.env, DATABASE_URL: testDatabaseUrl() });
   expect(result.code).toBe(0);
-  expect(JSON.parse(result.stdout)).toEqual({ erased: expect.any(Number), expired: expect.any(Number), rejectionsTrimmed: expect.any(Number) });
+  expect(JSON.parse(result.stdout)).toEqual({
+    erased: expect.any(Number),
+    expired: expect.any(Number),
+    rejectionsTrimmed: expect.any(Number),
+    metricsPruned: expect.any(Number),
+  });
   expect((await rowsOf(endpointId))[0]!.payloadErasedAt).not.toBeNull();
 });
 
