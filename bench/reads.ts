@@ -177,7 +177,8 @@ export async function readsSection(ctx: ReadsContext): Promise<ReadsResults> {
   control.on('error', (error) => log(`an idle database connection closed: ${error.message}`));
   const endControl = once(() => control.end());
   ctx.cleanUp(endControl);
-  const prisma = createPrismaClient(database.url, { poolSize: 2 });
+  // No statement timeout: rebuilding the rollup of 6M events is one statement of minutes.
+  const prisma = createPrismaClient(database.url, { poolSize: 2, statementTimeoutMs: 0 });
   const disconnect = once(() => prisma.$disconnect());
   ctx.cleanUp(disconnect);
 

@@ -138,7 +138,8 @@ export async function factSeries(
  * Rebuilds a project's rollup (each endpoint's and the project's) from its events and kept
  * rejections: what the migration did for data from before it, and what a bulk load (the
  * benchmark's) does after writing events directly. Redeliveries are not on the events and are kept
- * as they are. One transaction, as long as it takes (a bulk load's millions of events take minutes).
+ * as they are. One transaction, as long as it takes (a bulk load's millions of events take minutes:
+ * give it a client made with `statementTimeoutMs: 0`, as the service's own cuts a statement off).
  */
 export async function rebuildFacts(db: Database, projectId: string, timeoutMs = 60 * 60_000): Promise<void> {
   const ms = (from: Prisma.Sql, to: Prisma.Sql) => millisBetween(from, to);
