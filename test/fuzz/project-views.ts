@@ -11,6 +11,7 @@
  *   says, each with stored + fetched + succeeded = total.
  */
 import fc from 'fast-check';
+import type { components } from '../../generated/openapi';
 import type { Fixtures } from './fixtures';
 import type { Outcome } from './harness';
 import type { Broken } from './body-defects';
@@ -400,43 +401,9 @@ export function projectViewDefects(operation: Operation, draft: Draft, fx: Fixtu
 // ---------------------------------------------------------------------------------------------
 // Read-back: what a 200 says beyond its schema.
 
-interface PullLog {
-  event_id: string;
-  pull_endpoint_id: string;
-  event_type: string | null;
-  status: string;
-  received_at: string;
-}
-interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-}
-interface PullMetrics {
-  window: string;
-  pull_endpoint_id: string | null;
-  from: string;
-  to: string;
-  total_messages: number;
-  succeeded: number;
-  failed: number;
-  retries: number;
-  success_rate: number;
-  avg_latency_ms: number | null;
-  received: number;
-  fetched: number;
-  delivered: number;
-  redelivered: number;
-  rejected: number;
-  time_to_fetch_ms: Percentiles;
-  time_to_ack_ms: Percentiles;
-}
-interface Bucket {
-  timestamp: string;
-  stored: number;
-  fetched: number;
-  succeeded: number;
-  total: number;
-}
+type PullLog = components['schemas']['PullLog'];
+type PullMetrics = components['schemas']['PullMetrics'];
+type Bucket = components['schemas']['MetricsBucket'];
 
 export const WINDOW_MS: Record<string, number> = { '1h': 60 * MINUTE, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
 /** Bucket length and count per window (openapi.yaml, getPullMetricsTimeseries). */
@@ -579,7 +546,7 @@ function metricsProblems(data: PullMetrics, query: Map<string, string>, serverTi
   const rate = data.total_messages === 0 ? 0 : data.succeeded / data.total_messages;
   if (Math.abs(data.success_rate - rate) > 1e-4) problems.push(`success_rate ${data.success_rate}, not ${data.succeeded}/${data.total_messages}`);
   if ((data.avg_latency_ms === null) !== (data.delivered === 0)) problems.push(`avg_latency_ms ${data.avg_latency_ms} with ${data.delivered} delivered`);
-  const percentiles: [string, Percentiles, number][] = [
+  const percentiles: [string, components['schemas']['LatencyPercentiles'], number][] = [
     ['time_to_fetch_ms', data.time_to_fetch_ms, data.fetched],
     ['time_to_ack_ms', data.time_to_ack_ms, data.delivered],
   ];
