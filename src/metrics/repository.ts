@@ -142,16 +142,15 @@ export async function factSeries(
  * give it a client made with `statementTimeoutMs: 0`, as the service's own cuts a statement off).
  */
 export async function rebuildFacts(db: Database, projectId: string, timeoutMs = 60 * 60_000): Promise<void> {
-  const ms = (from: Prisma.Sql, to: Prisma.Sql) => millisBetween(from, to);
   const source = Prisma.sql`
     SELECT e.pull_endpoint_id, p.project_id, f.kind, f.at, f.ms
     FROM pull_endpoints p
     JOIN pull_events e ON e.pull_endpoint_id = p.id
     CROSS JOIN LATERAL (VALUES
       ('received', e.received_at, NULL::bigint),
-      ('fetched', e.fetched_at, ${ms(Prisma.sql`e.received_at`, Prisma.sql`e.fetched_at`)}),
-      ('delivered', e.delivered_at, ${ms(Prisma.sql`coalesce(e.fetched_at, e.received_at)`, Prisma.sql`e.delivered_at`)}),
-      ('lifecycle', e.delivered_at, ${ms(Prisma.sql`e.received_at`, Prisma.sql`e.delivered_at`)}),
+      ('fetched', e.fetched_at, ${millisBetween(Prisma.sql`e.received_at`, Prisma.sql`e.fetched_at`)}),
+      ('delivered', e.delivered_at, ${millisBetween(Prisma.sql`coalesce(e.fetched_at, e.received_at)`, Prisma.sql`e.delivered_at`)}),
+      ('lifecycle', e.delivered_at, ${millisBetween(Prisma.sql`e.received_at`, Prisma.sql`e.delivered_at`)}),
       ('deleted', e.deleted_at, NULL::bigint),
       ('receipt_fetched', CASE WHEN e.fetched_at IS NOT NULL THEN e.received_at END, NULL::bigint),
       ('receipt_delivered', CASE WHEN e.delivered_at IS NOT NULL THEN e.received_at END, NULL::bigint),
