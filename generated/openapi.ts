@@ -420,6 +420,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pull-endpoints/{id}/events/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive events under a lease
+         * @description Answers up to `max_events` receivable events, oldest first, each with its payload (the
+         *     fields of get-event) and a lease: `lease_id`, `lease_expires_at`, `delivery_count`.
+         *     Receivable means live, not delivered and not dead-lettered: `stored`, or `fetched` with no
+         *     lease or an expired one (a lease released with a delay counts as held until the delay
+         *     ends). Receiving moves `stored` to `fetched` and sets `fetched_at` once.
+         *
+         *     While a lease is current no other receive answers its event, on any replica. Ack it with
+         *     `leases/ack`, extend it with `leases/extend` while the work runs, or give it back with
+         *     `leases/release`; a lease left to expire makes the event receivable again (SQS's
+         *     visibility timeout).
+         *
+         *     `delivery_count` counts the receives of the event since it was stored, replayed or
+         *     redriven. With the endpoint's `max_deliveries` set, an event already received that many
+         *     times is dead-lettered (`dead_lettered_at` set, status stays `fetched`) instead of being
+         *     answered again; `events/redrive` makes it receivable again.
+         *
+         *     With `wait_seconds` > 0 and nothing receivable, the request waits (long polling) and
+         *     answers as soon as an event becomes receivable (a webhook arrives, a lease is released or
+         *     runs out, events are redriven or replayed), or answers `events: []` when the wait ends.
+         *     A replica that is shutting down, or that already holds its most waiting requests
+         *     (`MAX_WAITING_RECEIVES`), answers at once. A paused endpoint still serves receive: pause
+         *     stops ingest only.
+         *
+         *     The body may be omitted: every field has a default.
+         */
+        post: operations["receivePullEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/leases/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge leased events
+         * @description Moves each leased event to `delivered`, but only while its lease is current. One result
+         *     per lease id, in request order: `acked`; `already_acked` (this lease acked it before:
+         *     repeating an ack is safe); `lease_expired` (the lease ran out, was released, or the event
+         *     was received again under a newer lease: another worker may be processing it); or
+         *     `not_found` (no such lease on this endpoint, a malformed id, or the event was deleted).
+         *     The whole request is one transaction. Acknowledging by `event_ids` (`events/ack`) still
+         *     works whatever the lease state.
+         */
+        post: operations["ackPullEventLeases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/leases/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend leases
+         * @description Sets each current lease to end `lease_seconds` from now (like SQS's
+         *     ChangeMessageVisibility and Pub/Sub's modifyAckDeadline: from now, not added to what was
+         *     left). One result per lease id, in request order: `extended` with the new
+         *     `lease_expires_at`, `lease_expired` (ran out, released, acked or superseded) or
+         *     `not_found`.
+         */
+        post: operations["extendPullEventLeases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/leases/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release leases (nack)
+         * @description Gives leased events back: each becomes receivable again, at once or after `delay_seconds`
+         *     (a retry backoff). Releasing does not count as a delivery; the next receive does. One
+         *     result per lease id, in request order: `released`, `lease_expired` or `not_found`.
+         */
+        post: operations["releasePullEventLeases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redrive dead-lettered events
+         * @description Makes dead-lettered events receivable again: `dead_lettered_at` is cleared and
+         *     `delivery_count` reset to 0 (status stays `fetched`). Either the given `event_ids` (ids
+         *     that are not dead-lettered live events of this endpoint are left alone and not reported)
+         *     or, with `all: true`, the oldest dead letters, at most `limit` of them per request: call
+         *     again while `redriven` equals `limit`. Answers the ids it moved, in id order.
+         */
+        post: operations["redrivePullEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pull-endpoints/{id}/events/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay delivered events
+         * @description Moves live `delivered` events that match every filter given back to `stored`, oldest
+         *     first, at most `limit` per request (call again while `replayed` equals `limit`), so that
+         *     consumers receive and process them again: after a bug, say. `received_after` is
+         *     inclusive, `received_before` exclusive (on receive time). A replayed event starts a new
+         *     lifecycle: `fetched_at`, `delivered_at` and any lease are cleared and `delivery_count`
+         *     is 0; the earlier delivery stays counted in pull-metrics. Answers the ids it moved, in
+         *     id order.
+         */
+        post: operations["replayPullEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pull-logs": {
         parameters: {
             query?: never;
@@ -642,6 +843,7 @@ export interface components {
             name?: components["schemas"]["EndpointName"];
             description?: components["schemas"]["EndpointDescription"];
             retention_days?: components["schemas"]["RetentionDays"];
+            max_deliveries?: components["schemas"]["MaxDeliveries"];
             /**
              * @description `body`, `header`, or null for no extraction. On update `""` clears it too.
              * @enum {string|null}
@@ -686,6 +888,7 @@ export interface components {
             name?: components["schemas"]["EndpointName"];
             description?: components["schemas"]["EndpointDescription"];
             retention_days?: components["schemas"]["RetentionDays"];
+            max_deliveries?: components["schemas"]["MaxDeliveries"];
             /**
              * @description `body`, `header`, or null for no extraction. On update `""` clears it too.
              * @enum {string|null}
@@ -742,6 +945,7 @@ export interface components {
             /** @description A paused endpoint's ingest URL answers 503 and stores nothing. */
             paused: boolean;
             retention_days: components["schemas"]["RetentionDays"];
+            max_deliveries: components["schemas"]["MaxDeliveries"];
             event_type_source: components["schemas"]["EventTypeSource"];
             event_type_path: components["schemas"]["EventTypePath"];
             /**
@@ -908,6 +1112,17 @@ export interface components {
              * @description When the event was soft-deleted; null while it is live.
              */
             deleted_at: string | null;
+            /**
+             * @description How many times `events/receive` handed the event out since it was stored, replayed or
+             *     redriven (reads by get-event do not count).
+             */
+            delivery_count: number;
+            /**
+             * Format: date-time
+             * @description When receive dead-lettered the event after the endpoint's `max_deliveries`; null
+             *     otherwise (and again once redriven).
+             */
+            dead_lettered_at: string | null;
         };
         /** @description Durations of the event's lifecycle in milliseconds; each null until it applies. */
         EventTiming: {
@@ -1042,6 +1257,161 @@ export interface components {
             data: components["schemas"]["DeleteBatchResult"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        ReceiveRequest: {
+            /**
+             * @description The most events to answer.
+             * @default 10
+             */
+            max_events?: number;
+            /**
+             * @description How long the leases last unless extended, acked or released.
+             * @default 30
+             */
+            lease_seconds?: number;
+            /**
+             * @description How long to wait for an event when none is receivable (long polling).
+             * @default 0
+             */
+            wait_seconds?: number;
+            /** @description Only events of this type. */
+            event_type?: string;
+        };
+        /** @description Opaque; names one lease of one event. A new receive of the event makes a new one. */
+        LeaseId: string;
+        LeasedEvent: components["schemas"]["PullEvent"] & {
+            lease_id: components["schemas"]["LeaseId"];
+            lease_expires_at: components["schemas"]["Timestamp"];
+        };
+        ReceiveResponse: {
+            data: {
+                events: components["schemas"]["LeasedEvent"][];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /**
+         * @description Lease ids as receive answered them (1 to 100, no duplicates). An id that is not one of
+         *     this endpoint's leases, malformed ones included, is reported `not_found`.
+         */
+        LeaseIdList: string[];
+        LeaseAckRequest: {
+            lease_ids: components["schemas"]["LeaseIdList"];
+        };
+        LeaseExtendRequest: {
+            lease_ids: components["schemas"]["LeaseIdList"];
+            /** @description The leases end this many seconds from now. */
+            lease_seconds: number;
+        };
+        LeaseReleaseRequest: {
+            lease_ids: components["schemas"]["LeaseIdList"];
+            /**
+             * @description The events become receivable this many seconds from now.
+             * @default 0
+             */
+            delay_seconds?: number;
+        };
+        LeaseAckResult: {
+            /** @description As requested. */
+            lease_id: string;
+            event_id?: components["schemas"]["EventId"];
+            /** @enum {string} */
+            outcome: "acked" | "already_acked" | "lease_expired" | "not_found";
+        };
+        LeaseExtendResult: {
+            /** @description As requested. */
+            lease_id: string;
+            event_id?: components["schemas"]["EventId"];
+            /** @enum {string} */
+            outcome: "extended" | "lease_expired" | "not_found";
+            lease_expires_at?: components["schemas"]["Timestamp"];
+        };
+        LeaseReleaseResult: {
+            /** @description As requested. */
+            lease_id: string;
+            event_id?: components["schemas"]["EventId"];
+            /** @enum {string} */
+            outcome: "released" | "lease_expired" | "not_found";
+        };
+        LeaseAckResponse: {
+            data: {
+                results: components["schemas"]["LeaseAckResult"][];
+                acked_count: number;
+                already_acked_count: number;
+                lease_expired_count: number;
+                not_found_count: number;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        LeaseExtendResponse: {
+            data: {
+                results: components["schemas"]["LeaseExtendResult"][];
+                extended_count: number;
+                lease_expired_count: number;
+                not_found_count: number;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        LeaseReleaseResponse: {
+            data: {
+                results: components["schemas"]["LeaseReleaseResult"][];
+                released_count: number;
+                lease_expired_count: number;
+                not_found_count: number;
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        RedriveRequest: {
+            /** @description Dead-lettered events to redrive (1 to 1000, any letter case). */
+            event_ids: string[];
+        } | {
+            /**
+             * @description The endpoint's oldest dead letters, up to `limit`.
+             * @constant
+             */
+            all: true;
+            /**
+             * @description The most events this request redrives.
+             * @default 1000
+             */
+            limit?: number;
+        };
+        RedriveResponse: {
+            data: {
+                redriven: number;
+                redriven_event_ids: components["schemas"]["EventId"][];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        ReplayRequest: {
+            /** @description Only events of this type. */
+            event_type?: string;
+            /**
+             * Format: date-time
+             * @description Only events received at or after this time (RFC 3339).
+             */
+            received_after?: string;
+            /**
+             * Format: date-time
+             * @description Only events received before this time (RFC 3339).
+             */
+            received_before?: string;
+            /**
+             * @description The most events this request replays.
+             * @default 1000
+             */
+            limit?: number;
+        };
+        ReplayResponse: {
+            data: {
+                replayed: number;
+                replayed_event_ids: components["schemas"]["EventId"][];
+            };
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /**
+         * @description How many times receive hands out an event before dead-lettering it (it is received that
+         *     many times without an ack); null: no limit.
+         */
+        MaxDeliveries: number | null;
         PullLog: {
             event_id: components["schemas"]["EventId"];
             /** Format: uuid */
@@ -1069,6 +1439,13 @@ export interface components {
              * @description When the event was soft-deleted; null while it is live.
              */
             deleted_at: string | null;
+            /** @description How many times `events/receive` handed the event out since it was stored, replayed or redriven. */
+            delivery_count: number;
+            /**
+             * Format: date-time
+             * @description When receive dead-lettered the event; null otherwise.
+             */
+            dead_lettered_at: string | null;
             timing: components["schemas"]["EventTiming"];
         };
         PullLogListResponse: {
@@ -1701,7 +2078,10 @@ export interface operations {
     listPullEvents: {
         parameters: {
             query?: {
-                /** @description Only events with this status; `any` lists every status. */
+                /**
+                 * @description Only events with this status; `any` lists every status. Without it: `stored`, or
+                 *     `any` with `dead_lettered=true`.
+                 */
                 status?: "stored" | "fetched" | "delivered" | "any";
                 /** @description Only events of this type. */
                 event_type?: string;
@@ -1709,6 +2089,11 @@ export interface operations {
                 since?: string;
                 /** @description Only events received before this time (RFC 3339). */
                 before?: string;
+                /**
+                 * @description Only dead-lettered events (`true`) or only the others (`false`). With `true` and no
+                 *     `status`, every status is listed.
+                 */
+                dead_lettered?: boolean;
                 /** @description Include soft-deleted events (their `deleted_at` is set). */
                 include_deleted?: boolean;
                 /** @description Page size. */
@@ -1991,6 +2376,234 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    receivePullEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReceiveRequest"];
+            };
+        };
+        responses: {
+            /** @description The leased events, oldest first; `events` is empty when none was receivable. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiveResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    ackPullEventLeases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaseAckRequest"];
+            };
+        };
+        responses: {
+            /** @description One outcome per lease id, in request order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaseAckResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    extendPullEventLeases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaseExtendRequest"];
+            };
+        };
+        responses: {
+            /** @description One outcome per lease id, in request order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaseExtendResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    releasePullEventLeases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaseReleaseRequest"];
+            };
+        };
+        responses: {
+            /** @description One outcome per lease id, in request order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaseReleaseResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    redrivePullEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
+        responses: {
+            /** @description The events this request made receivable again, in id order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    replayPullEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Pull endpoint identifier (UUIDv7).
+                 * @example 01935abc-def0-7123-4567-890abcdef012
+                 */
+                id: components["parameters"]["PullEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description The events this request moved back to `stored`, in id order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["EndpointNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listPullLogs: {
         parameters: {
             query?: {
@@ -2001,6 +2614,11 @@ export interface operations {
                  * @example stored
                  */
                 status?: string;
+                /**
+                 * @description Only dead-lettered events (`true`) or only the others (`false`). (pull-logs lists every
+                 *     status unless `status` is given).
+                 */
+                dead_lettered?: boolean;
                 /** @description Only events of this type. */
                 event_type?: string;
                 /** @description Only events received at or after this time (RFC 3339). */

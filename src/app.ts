@@ -4,7 +4,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import { pinoHttp } from 'pino-http';
 import type { SecretBox } from './auth/encryption';
 import { apiKeyAuth } from './auth/security';
-import type { HttpSettings } from './config';
+import { DEFAULT_MAX_WAITING_RECEIVES, type HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
 import { API_SPEC_PATH } from './paths';
@@ -20,6 +20,8 @@ import { ingestHandler } from './ingest/handlers';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
 import { metricsHandlers } from './metrics/handlers';
 import { pullEventsHandlers } from './pull-events/handlers';
+import { leaseHandlers } from './pull-events/lease-handlers';
+import { Wakeups } from './pull-events/wakeups';
 import { pullLogsHandlers } from './pull-logs/handlers';
 import { rejectionsHandlers } from './rejections/handlers';
 
@@ -35,10 +37,13 @@ export interface AppOptions extends HttpSettings {
   box: SecretBox;
   /** Rate-limit budgets live in this Redis when given (shared by replicas), else in memory. */
   redis?: Redis;
+  /** Long polling's wake-ups; without them, waiting receives are woken by this process's changes only. */
+  wakeups?: Wakeups;
 }
 
 export function createApp(options: AppOptions): Express {
   const { db, logger, box } = options;
+  const wakeups = options.wakeups ?? new Wakeups({ maxWaiting: DEFAULT_MAX_WAITING_RECEIVES });
   const limiters = {
     api: createRateLimiter(options.apiRateLimitPerMinute, 'api', options.redis),
     ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest', options.redis),
@@ -66,7 +71,16 @@ export function createApp(options: AppOptions): Express {
 
   // The ingest URL takes any bytes and authenticates by the token in its path: it sits before the
   // JSON body parser and the contract validator, and answers only what openapi.yaml declares.
-  app.use('/pull', ingestHandler({ db, box, limiter: limiters.ingest, bodyLimitBytes: options.ingestBodyLimitBytes }));
+  app.use(
+    '/pull',
+    ingestHandler({
+      db,
+      box,
+      limiter: limiters.ingest,
+      bodyLimitBytes: options.ingestBodyLimitBytes,
+      onStored: (endpointId) => wakeups.notify(endpointId),
+    }),
+  );
 
   app.use(jsonBody(options.bodyLimitBytes));
   app.use(
@@ -90,6 +104,7 @@ export function createApp(options: AppOptions): Express {
     ...pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl }),
     ...rejectionsHandlers(db),
     ...pullEventsHandlers(db),
+    ...leaseHandlers(db, wakeups),
     ...pullLogsHandlers(db),
     ...metricsHandlers(db),
   });

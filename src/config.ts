@@ -4,6 +4,10 @@ export interface Config {
   port: number;
   /** Unset means: run on the embedded PostgreSQL under `dataDir`. */
   databaseUrl: string | undefined;
+  /** DATABASE_DIRECT_URL: a session connection for LISTEN (long polling) when DATABASE_URL is a transaction pooler. */
+  databaseDirectUrl: string | undefined;
+  /** MAX_WAITING_RECEIVES: long-polling receives one process holds waiting; beyond them, receive answers at once. */
+  maxWaitingReceives: number;
   dataDir: string;
   embeddedPostgresPort: number;
   databasePoolSize: number;
@@ -37,6 +41,7 @@ export interface HttpSettings {
 }
 
 export const DEFAULT_REJECTIONS_KEPT = 1000;
+export const DEFAULT_MAX_WAITING_RECEIVES = 1000;
 
 export interface SweeperSettings {
   /** How often the service sweeps; 0 turns the in-service sweeper off. */
@@ -79,6 +84,8 @@ export function loadConfig(): Config {
   return {
     port,
     databaseUrl: process.env.DATABASE_URL || undefined,
+    databaseDirectUrl: process.env.DATABASE_DIRECT_URL || undefined,
+    maxWaitingReceives: intFromEnv('MAX_WAITING_RECEIVES', DEFAULT_MAX_WAITING_RECEIVES, 0),
     dataDir: path.resolve(process.env.DATA_DIR ?? '.data'),
     embeddedPostgresPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
     databasePoolSize: intFromEnv('DATABASE_POOL_SIZE', 10),

@@ -5,6 +5,7 @@ import { openDatabase } from './db/database';
 import { bootstrapDevProject, loadSecretBox, StartupError } from './dev-bootstrap';
 import { createLogger } from './http/logger';
 import { connectRedis } from './http/redis';
+import { Wakeups } from './pull-events/wakeups';
 import { startSweeper } from './sweeper/sweeper';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -22,7 +23,13 @@ async function main(): Promise<void> {
   }
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
-  const app = createApp({ db: database.db, logger, box, ...config.http, ...(redis && { redis }) });
+  const wakeups = new Wakeups({
+    listenUrl: config.databaseDirectUrl ?? database.url,
+    maxWaiting: config.maxWaitingReceives,
+    logger,
+  });
+  await wakeups.start();
+  const app = createApp({ db: database.db, logger, box, wakeups, ...config.http, ...(redis && { redis }) });
   const sweeper = config.sweeper.intervalMs > 0 ? startSweeper(database.db, config.sweeper, logger) : undefined;
   const server: Server = app.listen(config.port, (error?: Error) => {
     // Express 5 hands a listen failure (the port is taken) to this callback; without a server the
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
     if (error) {
       logger.error({ err: error, port: config.port }, `cannot listen on port ${config.port}`);
       void Promise.resolve(sweeper?.stop())
+        .then(() => wakeups.close())
         .then(() => redis?.quit())
         .then(() => database.close())
         .finally(() => process.exit(1));
@@ -48,8 +56,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
+    // Waiting receives answer empty at once; their clients poll again elsewhere.
+    const listening = wakeups.close();
     server.close(() => {
       Promise.resolve(sweeper?.stop())
+        .then(() => listening)
         .then(() => redis?.quit())
         .then(() => database.close())
         .then(() => process.exit(0))

@@ -20,6 +20,8 @@ export interface IngestOptions {
   box: SecretBox;
   limiter: RateLimiter;
   bodyLimitBytes: number;
+  /** Called once a new event is committed (long polling's wake-up). */
+  onStored?: (endpointId: string) => void;
 }
 
 // ignoreBOM keeps a byte order mark in the text, where JSON.parse refuses it: such a body is not
@@ -88,7 +90,7 @@ type Outcome = { kind: 'refused'; refusal: Refusal; body?: Buffer } | { kind: 's
  * need it. A verdict reached on a cached endpoint that is not "stored" is reached again on a fresh
  * look-up before it is answered; every refusal of a known endpoint is recorded in its rejections.
  */
-export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOptions): RequestHandler {
+export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: IngestOptions): RequestHandler {
   const cache = new EndpointCache();
 
   const lookUp = async (req: Request, tokenHash: string): Promise<IngestEndpointRow> => {
@@ -151,6 +153,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes }: IngestOption
       processingMs: Math.round(performance.now() - arrived),
     });
     if (outcome.kind === 'changed') return { kind: 'stale', body };
+    if (outcome.kind !== 'duplicate') onStored?.(endpoint.id);
     answer(req, res, endpoint.ingest_response_code, outcome.id, outcome.receivedAt, outcome.kind === 'duplicate');
     return { kind: 'answered' };
   };

@@ -38,6 +38,7 @@ export function toPullEndpoint(row: PullEndpointRow, ingestBaseUrl: string): Pul
     active: row.deletedAt === null,
     paused: row.pausedAt !== null,
     retention_days: row.retentionDays,
+    max_deliveries: row.maxDeliveries,
     event_type_source: row.eventTypeSource as PullEndpoint['event_type_source'],
     event_type_path: row.eventTypePath,
     ingest_url: ingestUrl(ingestBaseUrl),

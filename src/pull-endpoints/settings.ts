@@ -21,6 +21,7 @@ export type SettingsFields = Partial<
     | 'name'
     | 'description'
     | 'retentionDays'
+    | 'maxDeliveries'
     | 'eventTypeSource'
     | 'eventTypePath'
     | 'verifyStaticToken'
@@ -45,6 +46,7 @@ type Settings = Required<Omit<SettingsFields, 'name'>>;
 export const NO_SETTINGS: Settings = {
   description: null,
   retentionDays: null,
+  maxDeliveries: null,
   eventTypeSource: null,
   eventTypePath: null,
   verifyStaticToken: false,
@@ -90,6 +92,7 @@ function fieldsOf(input: Input, box: SecretBox): SettingsFields {
     ...(input.name !== undefined && { name: input.name }),
     ...(input.description !== undefined && { description: input.description }),
     ...(input.retention_days !== undefined && { retentionDays: input.retention_days }),
+    ...(input.max_deliveries !== undefined && { maxDeliveries: input.max_deliveries }),
     ...(source !== undefined && { eventTypeSource: source }),
     ...(input.event_type_path !== undefined && { eventTypePath: input.event_type_path }),
     ...(input.verify_static_token !== undefined && { verifyStaticToken: input.verify_static_token }),

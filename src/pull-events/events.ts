@@ -13,6 +13,7 @@ type PullEvent = components['schemas']['PullEvent'];
 export interface ListQuery {
   status: 'stored' | 'fetched' | 'delivered' | 'any';
   eventType: string | undefined;
+  deadLettered: boolean | undefined;
   since: string | undefined;
   before: string | undefined;
   includeDeleted: boolean;
@@ -39,6 +40,8 @@ export function toEventSummary(row: EventSummaryRow): PullEventSummary {
       total_lifecycle_ms: between(row.received_at, row.delivered_at),
     },
     deleted_at: row.deleted_at?.toISOString() ?? null,
+    delivery_count: row.delivery_count,
+    dead_lettered_at: row.dead_lettered_at?.toISOString() ?? null,
   };
 }
 
@@ -52,7 +55,7 @@ export interface EventView {
   payloadJson: string;
 }
 
-function toEventView(row: EventRow): EventView {
+export function toEventView(row: EventRow): EventView {
   const readable = row.deleted_at === null && row.payload !== null;
   const payload = readable ? Buffer.from(row.payload!) : undefined;
   return {
@@ -92,6 +95,7 @@ export async function listEndpointEvents(db: Database, projectId: string, endpoi
   const filter: EventFilter = {
     ...(query.status !== 'any' && { status: query.status }),
     ...(query.eventType !== undefined && { eventType: query.eventType }),
+    ...(query.deadLettered !== undefined && { deadLettered: query.deadLettered }),
     ...timeRange(query.since, query.before, ['since', 'before']),
     includeDeleted: query.includeDeleted,
   };

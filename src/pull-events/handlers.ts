@@ -12,8 +12,9 @@ export function pullEventsHandlers(db: Database) {
     async listPullEvents(req: OperationRequest<'listPullEvents'>, res: OperationResponse<'listPullEvents'>) {
       const { query } = req;
       const { events, hasMore, nextCursor } = await listEndpointEvents(db, authOf(req).projectId, req.params.id.toLowerCase(), {
-        status: query.status ?? 'stored',
+        status: query.status ?? (query.dead_lettered ? 'any' : 'stored'),
         eventType: query.event_type,
+        deadLettered: query.dead_lettered,
         since: query.since,
         before: query.before,
         includeDeleted: query.include_deleted ?? false,

@@ -99,11 +99,17 @@ export interface EventFilter {
   fromId?: string;
   /** Exclusive upper bound on the id. */
   toId?: string;
+  /** Only dead letters (true) or only the others (false). */
+  deadLettered?: boolean;
   includeDeleted: boolean;
 }
 
-const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, size_bytes, content_type, received_at,
-  fetched_at, delivered_at, ingest_processing_ms, deleted_at`;
+export const SUMMARY_COLUMNS = Prisma.sql`id::text AS id, event_type, status::text AS status, size_bytes, content_type, received_at,
+  fetched_at, delivered_at, ingest_processing_ms, deleted_at, delivery_count, dead_lettered_at`;
+
+/** The columns of an EventRow. */
+export const EVENT_COLUMNS = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
+  deleted_by_api_key_id::text AS deleted_by_api_key_id`;
 
 export interface EventSummaryRow {
   id: string;
@@ -116,6 +122,8 @@ export interface EventSummaryRow {
   delivered_at: Date | null;
   ingest_processing_ms: number | null;
   deleted_at: Date | null;
+  delivery_count: number;
+  dead_lettered_at: Date | null;
 }
 
 function filterSql(filter: EventFilter) {
@@ -126,6 +134,11 @@ function filterSql(filter: EventFilter) {
     filter.eventType !== undefined ? Prisma.sql`AND event_type = ${filter.eventType}` : Prisma.empty,
     filter.fromId ? Prisma.sql`AND id >= ${filter.fromId}::uuid` : Prisma.empty,
     filter.toId ? Prisma.sql`AND id < ${filter.toId}::uuid` : Prisma.empty,
+    filter.deadLettered === undefined
+      ? Prisma.empty
+      : filter.deadLettered
+        ? Prisma.sql`AND dead_lettered_at IS NOT NULL`
+        : Prisma.sql`AND dead_lettered_at IS NULL`,
   ];
   return Prisma.join(conditions, ' ');
 }
@@ -163,8 +176,7 @@ export async function readEvent(
 ): Promise<EventRow | undefined> {
   const { endpointId, projectId } = scope;
   const { preview } = read;
-  const columns = Prisma.sql`${SUMMARY_COLUMNS}, headers, payload, payload_is_json, query_string,
-    deleted_by_api_key_id::text AS deleted_by_api_key_id`;
+  const columns = EVENT_COLUMNS;
   const rows = preview
     ? await db.$queryRaw<EventRow[]>`
         SELECT ${columns} FROM pull_events WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ${id}::uuid`
@@ -191,6 +203,20 @@ export async function readEvent(
   return rows[0];
 }
 
+/** Counts the rows of a CTE named `acked` (received_at, fetched_at, delivered_at) in the metrics rollup: first acks. */
+export const ackedFacts = (endpointId: string, projectId: string) =>
+  addFactsSql(Prisma.sql`
+      SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'delivered' AS kind, delivered_at AS at,
+             ${millisBetween(Prisma.sql`coalesce(fetched_at, received_at)`, Prisma.sql`delivered_at`)} AS ms
+      FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'lifecycle', delivered_at, ${millisBetween(Prisma.sql`received_at`, Prisma.sql`delivered_at`)}
+      FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered', received_at, NULL FROM acked
+      UNION ALL
+      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered_unread', received_at, NULL FROM acked WHERE fetched_at IS NULL`);
+
 /**
  * Moves live `stored`/`fetched` events to `delivered` and sets `delivered_at`, which only this
  * transition sets (a delivered event is never moved again); returns how many moved. Locks in id order.
@@ -210,17 +236,7 @@ export async function acknowledge(db: Database, scope: { projectId: string; endp
       WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(ARRAY(SELECT id FROM locked))
         AND e.status <> 'delivered' AND e.deleted_at IS NULL
       RETURNING e.received_at, e.fetched_at, e.delivered_at
-    ), counted AS (${addFactsSql(Prisma.sql`
-      SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'delivered' AS kind, delivered_at AS at,
-             ${millisBetween(Prisma.sql`coalesce(fetched_at, received_at)`, Prisma.sql`delivered_at`)} AS ms
-      FROM acked
-      UNION ALL
-      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'lifecycle', delivered_at, ${millisBetween(Prisma.sql`received_at`, Prisma.sql`delivered_at`)}
-      FROM acked
-      UNION ALL
-      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered', received_at, NULL FROM acked
-      UNION ALL
-      SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_delivered_unread', received_at, NULL FROM acked WHERE fetched_at IS NULL`)})
+    ), counted AS (${ackedFacts(endpointId, projectId)})
     SELECT count(*)::int AS acknowledged FROM acked`;
   const [row] = await retryTransient(() => db.$queryRaw<{ acknowledged: number }[]>(sql));
   return row?.acknowledged ?? 0;

@@ -11,6 +11,7 @@ export function pullLogsHandlers(db: Database) {
         endpointId: query.pull_endpoint_id?.toLowerCase(),
         status: query.status,
         eventType: query.event_type,
+        deadLettered: query.dead_lettered,
         startTime: query.start_time,
         endTime: query.end_time,
         limit: query.limit ?? 100,

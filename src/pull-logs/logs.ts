@@ -13,6 +13,7 @@ export interface LogsQuery {
   /** Comma-separated statuses. */
   status: string | undefined;
   eventType: string | undefined;
+  deadLettered: boolean | undefined;
   startTime: string | undefined;
   endTime: string | undefined;
   limit: number;
@@ -20,7 +21,8 @@ export interface LogsQuery {
 }
 
 function toPullLog(row: eventRepository.ProjectEventRow): PullLog {
-  const { id, status, event_type, size_bytes, received_at, fetched_at, delivered_at, deleted_at, timing } = toEventSummary(row);
+  const { id, status, event_type, size_bytes, received_at, fetched_at, delivered_at, deleted_at, delivery_count, dead_lettered_at, timing } =
+    toEventSummary(row);
   return {
     event_id: id,
     pull_endpoint_id: row.pull_endpoint_id,
@@ -32,6 +34,8 @@ function toPullLog(row: eventRepository.ProjectEventRow): PullLog {
     fetched_at,
     delivered_at,
     deleted_at,
+    delivery_count,
+    dead_lettered_at,
     timing,
   };
 }
@@ -43,6 +47,7 @@ export async function listPullLogs(db: Database, projectId: string, query: LogsQ
     ...(query.endpointId !== undefined && { endpointId: query.endpointId }),
     ...(query.status !== undefined && { statuses: [...new Set(query.status.split(','))].sort() as EventStatus[] }),
     ...(query.eventType !== undefined && { eventType: query.eventType }),
+    ...(query.deadLettered !== undefined && { deadLettered: query.deadLettered }),
     ...timeRange(query.startTime, query.endTime, ['start_time', 'end_time']),
   };
   const scope = `logs:${projectId}`;
