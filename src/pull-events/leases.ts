@@ -82,8 +82,8 @@ export async function receiveEvents(
       const outcome = await receive(db, command);
       if (!outcome.endpointFound) throw AppError.endpointNotFound();
       if (outcome.leased.length > 0) return outcome.leased.map(toLeasedView);
-      // Dead-lettering made room: look again at once.
-      if (outcome.deadLettered > 0 && Date.now() < deadline) continue;
+      // Every candidate was dead-lettered (they leave the receivable index): look again at once.
+      if (outcome.deadLettered > 0) continue;
       if (!ticket || Date.now() >= deadline) return [];
       const nextExpiry = await nextLeaseExpiry(db, scope.endpointId, request.eventType);
       const until = Math.min(deadline, nextExpiry ? nextExpiry.getTime() + 1 : deadline);

@@ -33,6 +33,7 @@ describe('create', () => {
       retention_days: 7,
       event_type_source: 'body',
       event_type_path: 'type',
+      max_deliveries: null,
       mode: 'pull',
       active: true,
       paused: false,

@@ -41,8 +41,10 @@ describe('list', () => {
     expect(data!.data.map((e) => e.id)).toEqual([ids[0], ids[3]]);
     expect(Object.keys(data!.data[0]!).sort()).toEqual([
       'content_type',
+      'dead_lettered_at',
       'deleted_at',
       'delivered_at',
+      'delivery_count',
       'event_type',
       'fetched_at',
       'id',
