@@ -97,6 +97,8 @@ function tally(rows: FactSum[]) {
     receipt_fetched: 0,
     receipt_delivered: 0,
     receipt_delivered_unread: 0,
+    receipt_replayed: 0,
+    receipt_replayed_unread: 0,
   };
   const sumMs: Record<FactKind, number> = { ...count };
   const histograms = { fetched: new Map<number, number>(), delivered: new Map<number, number>() };
@@ -108,7 +110,19 @@ function tally(rows: FactSum[]) {
       histograms[row.kind].set(row.slot, (histograms[row.kind].get(row.slot) ?? 0) + events);
     }
   }
+  Object.assign(count, netReceipts(count));
   return { count, sumMs, histograms };
+}
+
+/** Receipt counts net of replays: a replayed event is again neither fetched nor delivered. */
+function netReceipts(fact: Partial<Record<FactKind, number>>) {
+  const replayed = fact.receipt_replayed ?? 0;
+  const replayedUnread = fact.receipt_replayed_unread ?? 0;
+  return {
+    receipt_fetched: (fact.receipt_fetched ?? 0) - (replayed - replayedUnread),
+    receipt_delivered: (fact.receipt_delivered ?? 0) - replayed,
+    receipt_delivered_unread: (fact.receipt_delivered_unread ?? 0) - replayedUnread,
+  };
 }
 
 async function scopeOf(db: Database, projectId: string, endpointId: string | undefined): Promise<MetricsScope> {
@@ -172,9 +186,10 @@ export async function getTimeseries(
     const fact = facts.get(start);
     if (!fact) continue;
     const received = fact.received ?? 0;
-    const fetched = fact.receipt_fetched ?? 0;
-    const delivered = fact.receipt_delivered ?? 0;
-    const deliveredUnread = fact.receipt_delivered_unread ?? 0;
+    const net = netReceipts(fact);
+    const fetched = net.receipt_fetched;
+    const delivered = net.receipt_delivered;
+    const deliveredUnread = net.receipt_delivered_unread;
     // Of the events received in the bucket: delivered now; fetched and not delivered; neither.
     bucket.total = received;
     bucket.succeeded = delivered;

@@ -9,7 +9,9 @@ import type { Database } from '../db/prisma';
  * - redelivered: a fetch of an event already fetched and not yet acknowledged;
  * - deleted: by the API or by retention; rejected: a webhook the ingest URL refused;
  * - receipt_*: a first fetch, a first ack, and a first ack of an event never fetched, counted at
- *   the time the event was received, so a receipt bucket knows how many of its events moved on.
+ *   the time the event was received, so a receipt bucket knows how many of its events moved on;
+ *   receipt_replayed (a delivered event replayed back to stored) and receipt_replayed_unread (one
+ *   that had been acknowledged unread) take back what its first fetch and ack added there.
  */
 export type FactKind =
   | 'received'
@@ -21,7 +23,9 @@ export type FactKind =
   | 'rejected'
   | 'receipt_fetched'
   | 'receipt_delivered'
-  | 'receipt_delivered_unread';
+  | 'receipt_delivered_unread'
+  | 'receipt_replayed'
+  | 'receipt_replayed_unread';
 
 /**
  * The rollup keeps every fact in its minute, its hour and its day: minute rows for 26 hours (the
@@ -130,7 +134,8 @@ export async function factSeries(
     FROM pull_event_metrics m
     WHERE ${scopeSql(scope)} AND m.bucket_seconds = ${sourceSeconds}::int
       AND m.bucket_start >= ${from}::timestamptz AND m.bucket_start < ${to}::timestamptz
-      AND m.kind IN ('received', 'receipt_fetched', 'receipt_delivered', 'receipt_delivered_unread', 'redelivered', 'deleted', 'rejected')
+      AND m.kind IN ('received', 'receipt_fetched', 'receipt_delivered', 'receipt_delivered_unread', 'receipt_replayed',
+                     'receipt_replayed_unread', 'redelivered', 'deleted', 'rejected')
     GROUP BY 1, 2`;
 }
 

@@ -236,14 +236,14 @@ export async function redrive(db: Database, endpointId: string, ids: string[] | 
  */
 export async function replay(
   db: Database,
-  endpointId: string,
+  { endpointId, projectId }: { endpointId: string; projectId: string },
   filter: Pick<EventFilter, 'eventType' | 'fromId' | 'toId'>,
   limit: number,
 ): Promise<string[]> {
   const rows = await retryTransient(
     () => db.$queryRaw<{ id: string }[]>`
       WITH locked AS (
-        SELECT id FROM pull_events
+        SELECT id, received_at, fetched_at FROM pull_events
         WHERE pull_endpoint_id = ${endpointId}::uuid AND status = 'delivered' AND deleted_at IS NULL
           ${filter.eventType !== undefined ? Prisma.sql`AND event_type = ${filter.eventType}` : Prisma.empty}
           ${filter.fromId ? Prisma.sql`AND id >= ${filter.fromId}::uuid` : Prisma.empty}
@@ -252,11 +252,20 @@ export async function replay(
         LIMIT ${limit}
         FOR UPDATE
       )
-      UPDATE pull_events
-      SET status = 'stored', fetched_at = NULL, delivered_at = NULL, delivery_count = 0, dead_lettered_at = NULL,
-          lease_id = NULL, lease_expires_at = NULL
-      WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ANY(ARRAY(SELECT id FROM locked)) AND status = 'delivered'
-      RETURNING id::text AS id`,
+      , moved AS (
+        UPDATE pull_events
+        SET status = 'stored', fetched_at = NULL, delivered_at = NULL, delivery_count = 0, dead_lettered_at = NULL,
+            lease_id = NULL, lease_expires_at = NULL
+        WHERE pull_endpoint_id = ${endpointId}::uuid AND id = ANY(ARRAY(SELECT id FROM locked)) AND status = 'delivered'
+        RETURNING id
+      ), counted AS (${addFactsSql(Prisma.sql`
+        SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'receipt_replayed' AS kind,
+               l.received_at AS at, NULL::bigint AS ms
+        FROM locked l JOIN moved USING (id)
+        UNION ALL
+        SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_replayed_unread', l.received_at, NULL::bigint
+        FROM locked l JOIN moved USING (id) WHERE l.fetched_at IS NULL`)})
+      SELECT id::text AS id FROM moved`,
   );
   return rows.map((row) => row.id).sort();
 }

@@ -199,7 +199,7 @@ export async function replayEvents(
     ...(query.eventType !== undefined && { eventType: query.eventType }),
     ...timeRange(query.receivedAfter, query.receivedBefore, ['received_after', 'received_before']),
   };
-  const moved = await replay(db, scope.endpointId, filter, query.limit);
+  const moved = await replay(db, scope, filter, query.limit);
   if (moved.length > 0) wakeups.notify(scope.endpointId);
   return { replayed: moved.length, replayed_event_ids: moved };
 }
