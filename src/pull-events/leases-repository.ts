@@ -210,6 +210,7 @@ export async function changeLeases(
 
 /**
  * Dead letters back to receivable: `dead_lettered_at` cleared, `delivery_count` 0, no lease.
+ * One acknowledged meanwhile by event id is done with, not redriven.
  * The given ids, or (`ids` undefined) the oldest; at most `limit`. Returns the ids moved, in id order.
  */
 export async function redrive(db: Database, endpointId: string, ids: string[] | undefined, limit: number): Promise<string[]> {
@@ -218,6 +219,7 @@ export async function redrive(db: Database, endpointId: string, ids: string[] | 
       WITH locked AS (
         SELECT id FROM pull_events
         WHERE pull_endpoint_id = ${endpointId}::uuid AND dead_lettered_at IS NOT NULL AND deleted_at IS NULL
+          AND status = 'fetched'
           ${ids ? Prisma.sql`AND id = ANY(${ids}::uuid[])` : Prisma.empty}
         ORDER BY id
         LIMIT ${limit}
@@ -233,6 +235,8 @@ export async function redrive(db: Database, endpointId: string, ids: string[] | 
 /**
  * Delivered live events matching `filter` back to `stored`, as if just received: no fetch, ack,
  * lease or dead letter left. Oldest first, at most `limit`; returns the ids moved, in id order.
+ * The rollup takes back the receipt facts the first fetch and ack added (events acknowledged before
+ * delivered_at existed had none: rebuildFacts counts receipts from fetched_at and delivered_at).
  */
 export async function replay(
   db: Database,
@@ -243,7 +247,7 @@ export async function replay(
   const rows = await retryTransient(
     () => db.$queryRaw<{ id: string }[]>`
       WITH locked AS (
-        SELECT id, received_at, fetched_at FROM pull_events
+        SELECT id, received_at, fetched_at, delivered_at FROM pull_events
         WHERE pull_endpoint_id = ${endpointId}::uuid AND status = 'delivered' AND deleted_at IS NULL
           ${filter.eventType !== undefined ? Prisma.sql`AND event_type = ${filter.eventType}` : Prisma.empty}
           ${filter.fromId ? Prisma.sql`AND id >= ${filter.fromId}::uuid` : Prisma.empty}
@@ -261,10 +265,10 @@ export async function replay(
       ), counted AS (${addFactsSql(Prisma.sql`
         SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'receipt_replayed' AS kind,
                l.received_at AS at, NULL::bigint AS ms
-        FROM locked l JOIN moved USING (id)
+        FROM locked l JOIN moved USING (id) WHERE l.delivered_at IS NOT NULL
         UNION ALL
         SELECT ${endpointId}::uuid, ${projectId}::uuid, 'receipt_replayed_unread', l.received_at, NULL::bigint
-        FROM locked l JOIN moved USING (id) WHERE l.fetched_at IS NULL`)})
+        FROM locked l JOIN moved USING (id) WHERE l.delivered_at IS NOT NULL AND l.fetched_at IS NULL`)})
       SELECT id::text AS id FROM moved`,
   );
   return rows.map((row) => row.id).sort();

@@ -77,6 +77,8 @@ export async function receiveEvents(
     ...(request.eventType !== undefined && { eventType: request.eventType }),
   };
   for (;;) {
+    // A client gone before a look gets no lease: it would be held for nobody.
+    if (signal.aborted) return [];
     const ticket = request.waitSeconds > 0 && !signal.aborted ? wakeups.subscribe(scope.endpointId) : undefined;
     try {
       const outcome = await receive(db, command);
@@ -100,6 +102,7 @@ function sleepUntil(ticket: { woken: Promise<'woken' | 'closed'> }, until: numbe
     const timer = setTimeout(() => done('timeout'), Math.max(0, until - Date.now()));
     const onAbort = () => done('aborted');
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
     function done(reason: 'woken' | 'closed' | 'timeout' | 'aborted') {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

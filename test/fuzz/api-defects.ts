@@ -4,6 +4,7 @@ import { queryString, validApiDraft } from './api-requests';
 import { bodyDefects, mediaTypeDefects, oversizedDefects, type Broken } from './body-defects';
 import type { Fixtures } from './fixtures';
 import { knownBugDefect } from './known-bugs';
+import type { LeaseLedger } from './lease-ledger';
 import type { Operation, Parameter, Spec } from './openapi';
 import { encode, finish, limitFor, withoutHeaders, withRawQuery, type Draft, type FuzzRequest } from './requests';
 import { BAD_DATE_TIMES, badUuids, flatten, nastyString, validValue, type SchemaContext } from './schema-arbitraries';
@@ -148,8 +149,8 @@ function routeDefects(operation: Operation, draft: Draft, spec: Spec): fc.Arbitr
 }
 
 /** Requests broken in exactly one way, with the statuses the contract allows for it. */
-export function invalidApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<FuzzRequest> {
-  return validApiDraft(operation, spec, fx, cursors).chain(({ draft, target }) => {
+export function invalidApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors, leases: LeaseLedger): fc.Arbitrary<FuzzRequest> {
+  return validApiDraft(operation, spec, fx, cursors, leases).chain(({ draft, target }) => {
     const ctx: SchemaContext = { spec, uuid: eventIds(target, fx) };
     const weighted = (weight: number, arbitraries: fc.Arbitrary<Broken>[]) => arbitraries.map((arbitrary) => ({ weight, arbitrary }));
     const defects = [

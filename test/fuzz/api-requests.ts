@@ -1,12 +1,14 @@
 /** Valid requests for the API's operations (all but the ingest URL), drawn from openapi.yaml. */
 import fc from 'fast-check';
 import type { Fixtures } from './fixtures';
+import { expectedLeaseAnswer, leaseBody } from './lease-bodies';
+import type { LeaseLedger } from './lease-ledger';
 import type { Operation, Spec } from './openapi';
 import { everyCursor, expectedAnswer, isProjectView, projectViewQuery, type Cursors } from './project-views';
 import { finish, limitFor, type Draft, type FuzzRequest, type QueryPair } from './requests';
 import { METACHARACTERS, validValue, type SchemaContext } from './schema-arbitraries';
 import { consistentSettings } from './settings-bodies';
-import { endpointTarget, eventIds, type Target } from './targets';
+import { endpointTarget, eventIds, LEASE_OPERATIONS, type Target } from './targets';
 
 /** Printable ASCII header values (fetch refuses control characters), metacharacters included. */
 const headerValue = fc.oneof(
@@ -54,9 +56,10 @@ const extraHeaders = fc.dictionary(fc.constantFrom('x-fuzz', 'x-request-id', 'x-
 
 const SETTINGS_OPERATIONS = ['createPullEndpoint', 'updatePullEndpoint'];
 
-function validBody(operation: Operation, ctx: SchemaContext): fc.Arbitrary<Draft['body']> {
+function validBody(operation: Operation, ctx: SchemaContext, target: Target, leases: LeaseLedger): fc.Arbitrary<Draft['body']> {
   if (!operation.body) return fc.constant(undefined);
   let value = validValue(operation.body.schema, ctx);
+  if (LEASE_OPERATIONS.includes(operation.operationId)) value = leaseBody(operation, value, target, leases);
   if (SETTINGS_OPERATIONS.includes(operation.operationId)) {
     // Mostly consistent settings, so that most are stored; the rest may get a documented 400.
     value = fc.oneof(
@@ -68,7 +71,7 @@ function validBody(operation: Operation, ctx: SchemaContext): fc.Arbitrary<Draft
   return operation.body.required ? json : fc.oneof({ weight: 2, arbitrary: json }, { weight: 1, arbitrary: fc.constant(undefined) });
 }
 
-export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<{ draft: Draft; target: Target }> {
+export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors, leases: LeaseLedger): fc.Arbitrary<{ draft: Draft; target: Target }> {
   return endpointTarget(operation, fx).chain((target) => {
     const ctx: SchemaContext = { spec, uuid: eventIds(target, fx) };
     const pathValues: Record<string, fc.Arbitrary<string>> = {};
@@ -82,7 +85,7 @@ export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cu
         credentials: validCredentials(operation, fx),
         extra: extraHeaders,
         contentType: JSON_CONTENT_TYPES,
-        body: validBody(operation, ctx),
+        body: validBody(operation, ctx, target, leases),
       })
       .map(({ pathValues: values, query, credentials, extra, contentType, body }) => ({
         target,
@@ -97,12 +100,19 @@ export function validApiDraft(operation: Operation, spec: Spec, fx: Fixtures, cu
   });
 }
 
+function expectedOf(operation: Operation, draft: Draft, target: Target, fx: Fixtures, cursors: Cursors): { expected?: number[]; code?: string } {
+  if (isProjectView(operation)) return expectedAnswer(operation, draft.query, fx, cursors);
+  if (LEASE_OPERATIONS.includes(operation.operationId)) return expectedLeaseAnswer(operation, target, draft.body && 'json' in draft.body ? draft.body.json : undefined, fx);
+  return {};
+}
+
 /**
  * Requests the contract accepts; a valid body is never over the limit. A project view's answer is
- * known from its query (project-views.ts): a 200, or the 400 or 404 its query calls for.
+ * known from its query (project-views.ts): a 200, or the 400 or 404 its query calls for; so is
+ * that of issue 9's operations on an endpoint that is gone (lease-bodies.ts).
  */
-export function validApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors): fc.Arbitrary<FuzzRequest> {
-  return validApiDraft(operation, spec, fx, cursors)
-    .map(({ draft }) => finish('valid', operation, draft, isProjectView(operation) ? expectedAnswer(operation, draft.query, fx, cursors) : {}))
+export function validApiRequest(operation: Operation, spec: Spec, fx: Fixtures, cursors: Cursors, leases: LeaseLedger): fc.Arbitrary<FuzzRequest> {
+  return validApiDraft(operation, spec, fx, cursors, leases)
+    .map(({ draft, target }) => finish('valid', operation, draft, expectedOf(operation, draft, target, fx, cursors)))
     .filter((request) => (request.body?.length ?? 0) <= limitFor(operation));
 }

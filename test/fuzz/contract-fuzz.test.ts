@@ -3,7 +3,8 @@
  * from the schemas and invalid ones made by breaking a valid one in one place, sent with plain
  * fetch to the app running in-process (response validation on, rate limits off). The ingest URL
  * gets its own share: any bytes, content types, query strings and hostile headers, and signatures
- * of every wrong shape.
+ * of every wrong shape. The lease operations name the leases earlier receives answered (and
+ * others'), and their answers are held to what those leases allow (lease-*.ts).
  *
  *   FUZZ_SEED=<n>      replays a run (a random seed is drawn and printed otherwise)
  *   FUZZ_RUNS=<n>      how many requests to send (default 2400: a third valid, two thirds invalid)
@@ -13,7 +14,7 @@
  */
 import fc from 'fast-check';
 import { wronglySigned } from './ingest-defects';
-import { knownBugDefect } from './known-bugs';
+import { knownBug, knownBugDefect } from './known-bugs';
 import { finish, type FuzzRequest, type QueryPair } from './requests';
 import { invalidValue, validValue, type SchemaContext } from './schema-arbitraries';
 import { FuzzSession } from './session';
@@ -56,11 +57,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(session.summary(SEED));
+  console.log(`fuzz: lease effects ${JSON.stringify(Object.fromEntries(session.leases.effects))}`);
   await session.close();
 });
 
-it('derives requests for all 22 operations of openapi.yaml, health probes, the ingest URL and the project views included', () => {
-  expect(spec.operations.map((o) => o.key)).toHaveLength(22);
+it('derives requests for all 28 operations of openapi.yaml, health probes, the ingest URL, the project views and the leases included', () => {
+  expect(spec.operations.map((o) => o.key)).toHaveLength(28);
   expect(spec.operations.map((o) => o.key)).toEqual(
     expect.arrayContaining([
       'GET /healthz',
@@ -72,6 +74,12 @@ it('derives requests for all 22 operations of openapi.yaml, health probes, the i
       'GET /v1/pull-logs',
       'GET /v1/pull-metrics',
       'GET /v1/pull-metrics/timeseries',
+      'POST /v1/pull-endpoints/{id}/events/receive',
+      'POST /v1/pull-endpoints/{id}/events/leases/ack',
+      'POST /v1/pull-endpoints/{id}/events/leases/extend',
+      'POST /v1/pull-endpoints/{id}/events/leases/release',
+      'POST /v1/pull-endpoints/{id}/events/redrive',
+      'POST /v1/pull-endpoints/{id}/events/replay',
     ]),
   );
   expect(ingest.key).toBe('POST /pull/{token}');
@@ -158,20 +166,22 @@ it('pages GET /v1/pull-logs with next_cursor newest first, neither repeating nor
     expect(response.status).toBe(202);
     await response.arrayBuffer();
   };
-  const endpoints = [fx.main, fx.received, fx.paused, fx.disposable[0]!, inbox].map((e) => e.id);
+  const endpoints = [fx.main, fx.received, fx.paused, fx.leased, fx.disposable[0]!, inbox].map((e) => e.id);
   // Filters are often absent: most walks cross many pages.
   const walks = fc.record({
     endpoint: fc.option(fc.constantFrom(...endpoints), { nil: undefined, freq: 2 }),
     status: fc.option(fc.subarray(['stored', 'fetched', 'delivered'], { minLength: 1 }), { nil: undefined, freq: 2 }),
+    dead: fc.option(fc.boolean(), { nil: undefined, freq: 2 }),
     type: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('order.created', 'invoice.sent') }),
     /** Where in the unbounded list start_time and end_time fall, in thousandths. */
     bounds: fc.option(fc.tuple(fc.nat({ max: 999 }), fc.nat({ max: 999 })), { nil: undefined, freq: 2 }),
     pageSize: fc.integer({ min: 1, max: 7 }),
   });
-  const property = fc.asyncProperty(walks, async ({ endpoint, status, type, bounds, pageSize }) => {
+  const property = fc.asyncProperty(walks, async ({ endpoint, status, dead, type, bounds, pageSize }) => {
     const filters: QueryPair[] = [];
     if (endpoint) filters.push(['pull_endpoint_id', endpoint]);
     if (status) filters.push(['status', status.join(','), true]);
+    if (dead !== undefined) filters.push(['dead_lettered', String(dead)]);
     if (type) filters.push(['event_type', type]);
     const all = await read([...filters, ['limit', '1000']]);
     expect(all.meta.has_more).toBe(false);
@@ -198,15 +208,22 @@ it('pages GET /v1/pull-logs with next_cursor newest first, neither repeating nor
 });
 
 it(
-  'answers every valid request with a status openapi.yaml declares, a body matching it and never a 5xx',
+  'answers every valid request with a status openapi.yaml declares, a body matching it and never a 5xx; leases are never current twice, and what receive, ack, redrive and replay say reads back',
   async () => {
     const property = fc.asyncProperty(
       session.batchOf((operation) => session.validRequest(operation)),
-      withShrinkBudget(async (batch) => session.checkAll(await session.sendAll(batch))),
+      withShrinkBudget(async (batch) => {
+        const outcomes = await session.sendAll(batch);
+        session.checkAll(outcomes);
+        await session.readBack(outcomes);
+      }),
     );
     await fc.assert(property, { seed: SEED, numRuns: VALID_RUNS });
-    // The generators reach the handlers: every operation accepted some valid request.
+    // The generators reach the handlers: every operation accepted some valid request, and the
+    // lease operations got real leases, redrive dead letters and replay delivered events.
     session.expectEveryOperation('operations that answered no valid request with 2xx', (s) => /^valid 2\d\d$/.test(s));
+    const missing = session.leases.missingEffects();
+    if (missing.length > 0) throw new Error(`the lease operations never achieved ${missing.join(', ')}; they did ${JSON.stringify(Object.fromEntries(session.leases.effects))}`);
   },
   TIMEOUT_MS,
 );
@@ -282,13 +299,15 @@ it("adds the 1h timeseries' 60 one-minute buckets up to the 1h metrics, project-
   const { fx } = session;
   const [metrics, series] = ['getPullMetrics', 'getPullMetricsTimeseries'].map((id) => spec.operations.find((o) => o.operationId === id)!);
   const inbox = fx.inboxes.find((i) => i.label === 'inbox')!;
-  for (const endpoint of [undefined, fx.main.id, fx.received.id, inbox.id]) {
+  for (const endpoint of [undefined, fx.main.id, fx.received.id, fx.leased.id, inbox.id]) {
     const query: QueryPair[] = [['window', '1h'], ...(endpoint === undefined ? [] : [['pull_endpoint_id', endpoint] as QueryPair])];
     const draft = { method: 'GET', pathValues: {}, query, headers: { authorization: `Bearer ${fx.apiKey}` }, body: undefined };
     // Both read the same minutes unless a minute ends between them: then they are read again.
     for (let attempt = 1; ; attempt++) {
       const outcomes = await session.sendAll([finish('valid', metrics!, draft, { expected: [200] }), finish('valid', series!, draft, { expected: [200] })]);
       session.checkAll(outcomes);
+      // A known bug spoiled an answer (known-bugs.ts): there is nothing to add up.
+      if (outcomes.some((o) => knownBug(o) !== undefined)) break;
       const [m, s] = outcomes.map((o) => (JSON.parse(o.text) as { data: unknown }).data) as [
         { to: string; total_messages: number; succeeded: number; redelivered: number; deleted: number; rejected: number },
         { buckets: ({ timestamp: string } & Totals)[] },

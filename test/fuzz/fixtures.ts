@@ -22,6 +22,9 @@ export interface EndpointFixture {
  * - `foreign`: another project's endpoint, with events (the fuzz key must not see it);
  * - `disposable`: endpoints valid requests may delete outright or rotate the token of;
  * - `received`: the odd webhooks of readback.ts, sent to its ingest URL (`webhooks`, by event id);
+ * - `leased`: `max_deliveries` 2, with dead letters, events received twice already (the next
+ *   receive dead-letters them), delivered, deleted and stored events: what receive, the lease
+ *   operations, redrive and replay act on (they target it most);
  * - `inboxes`: the ingest URL's endpoints (inboxes.ts), which only it and reads reach.
  */
 export interface Fixtures {
@@ -35,6 +38,7 @@ export interface Fixtures {
   foreign: EndpointFixture;
   disposable: EndpointFixture[];
   received: EndpointFixture;
+  leased: EndpointFixture;
   webhooks: Map<string, SentWebhook>;
   inboxes: Inbox[];
   /** Every fixture endpoint, for picking "some other endpoint's" token or event. */
@@ -51,6 +55,23 @@ async function endpointWithEvents(
   const { id, token } = await buildEndpointWithToken(db, projectId, settings);
   const events = await buildEvents(db, id, count);
   return { label, id, token, events };
+}
+
+/** The `leased` fixture, its rows set as receives, acks and deletes before the run would have left them. */
+async function leasedEndpoint(db: Database, projectId: string, apiKeyId: string): Promise<EndpointFixture> {
+  const leased = await endpointWithEvents(db, projectId, 'leased', 240);
+  await db.pullEndpoint.update({ where: { id: leased.id }, data: { maxDeliveries: 2 } });
+  const now = new Date();
+  const span = (from: number, to: number) => ({ pullEndpointId: leased.id, id: { in: leased.events.slice(from, to) } });
+  // 0-14 dead letters; 15-34 stored (the session's first receive leases them); 35-44 received twice
+  // (the next receive dead-letters them); 45-54 delivered; 55-59 deleted; 60-239 stored, enough for
+  // receives not to run dry while leases of hours hold them. No fetched_at, as main's: the metrics
+  // rollup has no fetch of them on record.
+  await db.pullEvent.updateMany({ where: span(0, 15), data: { status: 'fetched', deliveryCount: 2, deadLetteredAt: now } });
+  await db.pullEvent.updateMany({ where: span(35, 45), data: { status: 'fetched', deliveryCount: 2 } });
+  await db.pullEvent.updateMany({ where: span(45, 55), data: { status: 'delivered', deliveryCount: 1 } });
+  for (const id of leased.events.slice(55, 60)) await markDeleted(db, leased.id, id, now, apiKeyId);
+  return leased;
 }
 
 /** A few refusals on record, so that the rejections list has pages from the start. */
@@ -88,6 +109,8 @@ export async function buildFixtures(db: Database, baseUrl: string, disposableCou
   const webhooks = await sendOddWebhooks(baseUrl, `/pull/${received.token}`);
   received.events = [...webhooks.keys()];
 
+  const leased = await leasedEndpoint(db, owner.projectId, owner.apiKeyId);
+
   const inboxes = await buildInboxes(db, owner.projectId);
   await refuseWebhooks(baseUrl, inboxes.find((inbox) => inbox.answers === 403)!, 3);
 
@@ -102,8 +125,9 @@ export async function buildFixtures(db: Database, baseUrl: string, disposableCou
     foreign,
     disposable,
     received,
+    leased,
     webhooks,
     inboxes,
-    all: [main, paused, gone, foreign, ...disposable, received, ...inboxes],
+    all: [main, paused, gone, foreign, ...disposable, received, leased, ...inboxes],
   };
 }

@@ -56,9 +56,13 @@ export interface Outcome {
   bytes: Buffer;
   /** The bytes as UTF-8. */
   text: string;
+  /** When the request was sent and its answer read (Date.now()), to bound the times an answer states. */
+  sentAt: number;
+  answeredAt: number;
 }
 
 export async function send(baseUrl: string, request: FuzzRequest): Promise<Outcome> {
+  const sentAt = Date.now();
   try {
     const response = await fetch(`${baseUrl}${request.target}`, {
       method: request.method,
@@ -68,7 +72,7 @@ export async function send(baseUrl: string, request: FuzzRequest): Promise<Outco
       signal: AbortSignal.timeout(15_000),
     });
     const bytes = Buffer.from(await response.arrayBuffer());
-    return { request, status: response.status, headers: response.headers, bytes, text: bytes.toString('utf8') };
+    return { request, status: response.status, headers: response.headers, bytes, text: bytes.toString('utf8'), sentAt, answeredAt: Date.now() };
   } catch (error) {
     throw new Error(`no response: ${String(error)}\n${describeRequest(request)}`, { cause: error });
   }

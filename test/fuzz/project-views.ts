@@ -156,7 +156,7 @@ function timePair(name: string, value: string): fc.Arbitrary<QueryPair> {
 
 /** The fuzz project's endpoints that stay live for the whole run (valid requests delete only disposables). */
 function liveEndpoints(fx: Fixtures): string[] {
-  return [fx.main, fx.paused, fx.received, ...fx.inboxes].map((e) => e.id);
+  return [fx.main, fx.paused, fx.received, fx.leased, ...fx.inboxes].map((e) => e.id);
 }
 
 type EndpointState = 'live' | 'maybe deleted' | 'gone';
@@ -209,16 +209,18 @@ function logsFilters(fx: Fixtures): fc.Arbitrary<QueryPair[]> {
     .record({
       endpoint: optional(endpointParam(fx), 3, 2),
       status: optional(fc.tuple(statusList, reserved), 2, 1),
+      dead: optional(fc.boolean(), 3, 1),
       type: optional(fc.tuple(eventType, reserved), 4, 1),
       bounds: timeBounds,
     })
-    .chain(({ endpoint, status, type, bounds: [start, end] }) =>
+    .chain(({ endpoint, status, dead, type, bounds: [start, end] }) =>
       fc
         .tuple(start === undefined ? fc.constant(undefined) : timePair('start_time', start), end === undefined ? fc.constant(undefined) : timePair('end_time', end))
         .map(([startPair, endPair]) =>
           present([
             endpoint === undefined ? undefined : ['pull_endpoint_id', endpoint],
             status && ['status', status[0], status[1]],
+            dead === undefined ? undefined : ['dead_lettered', String(dead)],
             type && ['event_type', type[0], type[1]],
             startPair,
             endPair,
@@ -267,6 +269,7 @@ function canonicalFilters(query: QueryPair[]): string {
   return JSON.stringify([
     value(query, 'pull_endpoint_id')?.toLowerCase() ?? null,
     status === undefined ? null : [...new Set(status.split(','))].sort().join(','),
+    value(query, 'dead_lettered') ?? null,
     value(query, 'event_type') ?? null,
     time('start_time'),
     time('end_time'),
@@ -344,7 +347,9 @@ function replaced(draft: Draft, name: string, pair: QueryPair | undefined): Draf
 function otherFilters(filters: QueryPair[], fx: Fixtures): fc.Arbitrary<QueryPair[]> {
   const without = (name: string) => filters.filter(([k]) => k !== name);
   const changes: fc.Arbitrary<QueryPair[]>[] = [
-    fc.constantFrom<QueryPair>(['pull_endpoint_id', fx.paused.id], ['status', 'delivered'], ['event_type', 'zzz'], ['start_time', '2020-01-01T00:00:01Z']).map((pair) => [...without(pair[0]), pair]),
+    fc
+      .constantFrom<QueryPair>(['pull_endpoint_id', fx.paused.id], ['status', 'delivered'], ['dead_lettered', 'true'], ['event_type', 'zzz'], ['start_time', '2020-01-01T00:00:01Z'])
+      .map((pair) => [...without(pair[0]), pair]),
   ];
   if (filters.length > 0) changes.push(fc.constantFrom(...filters.map(([k]) => k)).map(without));
   return fc.oneof(...changes);
@@ -494,6 +499,7 @@ export class ProjectViews {
     if (data.length > 0 && !meta.next_cursor) problems.push('no next_cursor after a page of events');
     const endpoint = query.get('pull_endpoint_id')?.toLowerCase();
     const statuses = query.get('status')?.split(',');
+    const dead = query.get('dead_lettered');
     const type = query.get('event_type');
     const [start, end] = ['start_time', 'end_time'].map((name) => {
       const v = query.get(name);
@@ -508,6 +514,7 @@ export class ProjectViews {
       if (Date.parse(log.received_at) !== timeOfId(log.event_id)) problems.push(`event ${log.event_id} received_at ${log.received_at} is not its id's time`);
       if (endpoint !== undefined && log.pull_endpoint_id !== endpoint) problems.push(`event ${log.event_id} of endpoint ${log.pull_endpoint_id}, not ${endpoint}`);
       if (statuses && !statuses.includes(log.status)) problems.push(`event ${log.event_id} is ${log.status}, not ${statuses.join(' or ')}`);
+      if (dead !== undefined && (log.dead_lettered_at !== null) !== (dead === 'true')) problems.push(`event ${log.event_id} dead_lettered_at ${log.dead_lettered_at} for dead_lettered=${dead}`);
       if (type !== undefined && log.event_type !== type) problems.push(`event ${log.event_id} is of type ${JSON.stringify(log.event_type)}`);
       const received = BigInt(Date.parse(log.received_at)) * 1_000_000n;
       if (start !== undefined && received < start) problems.push(`event ${log.event_id} received ${log.received_at}, before start_time`);

@@ -130,11 +130,21 @@ function eventProblems(webhook: SentWebhook, data: Record<string, unknown>): str
 
 /**
  * For a 200 to a read of one of the odd webhooks' events, throws unless the answer gives back what
- * was sent: `.../payload` the exact bytes under the same Content-Type, the event its fields.
+ * was sent: `.../payload` the exact bytes under the same Content-Type, the event (alone, or among
+ * those a receive answered) its fields.
  */
 export function checkReadBack(outcome: Outcome, sent: Map<string, SentWebhook>): void {
   const { request, status } = outcome;
   const read = request.operation.operationId;
+  if (status === 200 && read === 'receivePullEvents') {
+    const { events } = (JSON.parse(outcome.text) as { data: { events: Record<string, unknown>[] } }).data;
+    for (const event of events) {
+      const webhook = sent.get(String(event.id).toLowerCase());
+      const problems = webhook ? eventProblems(webhook, event) : [];
+      if (problems.length > 0) throw new Error(`receive gives back "${webhook!.what}" otherwise than sent: ${problems.join('; ')}\n${request.method} ${request.target}`);
+    }
+    return;
+  }
   if (status !== 200 || (read !== 'getPullEvent' && read !== 'getPullEventPayload')) return;
   const eventId = decodeURIComponent(new URL(request.target, 'http://localhost').pathname.split('/')[5] ?? '').toLowerCase();
   const webhook = sent.get(eventId);

@@ -321,14 +321,22 @@ export function anyJson(depth = 3): fc.Arbitrary<unknown> {
   );
 }
 
-function arrayOf(items: fc.Arbitrary<unknown>, unique: boolean, minLength: number, maxLength: number): fc.Arbitrary<unknown[]> {
+/** How an array that forbids duplicates compares its items: UUIDs in any letter case, other strings exactly. */
+type Sameness = 'exact' | 'any case';
+
+function arrayOf(items: fc.Arbitrary<unknown>, unique: Sameness | undefined, minLength: number, maxLength: number): fc.Arbitrary<unknown[]> {
   if (!unique) return fc.array(items, { minLength, maxLength });
-  return fc.uniqueArray(items, { minLength, maxLength, selector: (v) => (typeof v === 'string' ? v.toLowerCase() : JSON.stringify(v)) });
+  const key = (v: unknown) => (typeof v !== 'string' ? JSON.stringify(v) : unique === 'any case' ? v.toLowerCase() : v);
+  return fc.uniqueArray(items, { minLength, maxLength, selector: key });
 }
 
-/** The spec says so in prose only: `message_ids` are "no duplicates, compared case-insensitively". */
-function forbidsDuplicates(schema: JsonSchema): boolean {
-  return /no duplicates/i.test(schema.description ?? '');
+/**
+ * The spec says so in prose only: `message_ids` are "no duplicates, compared case-insensitively"
+ * (UUIDs), `lease_ids` "no duplicates" (opaque base64url, where letter case matters).
+ */
+function forbidsDuplicates(schema: JsonSchema, spec: Spec): Sameness | undefined {
+  if (!/no duplicates/i.test(schema.description ?? '')) return undefined;
+  return schema.items && flatten(schema.items, spec).format === 'uuid' ? 'any case' : 'exact';
 }
 
 function valueOfType(schema: JsonSchema, type: JsonType, ctx: SchemaContext): fc.Arbitrary<unknown> {
@@ -347,7 +355,7 @@ function valueOfType(schema: JsonSchema, type: JsonType, ctx: SchemaContext): fc
       const items = schema.items ? validValue(schema.items, ctx) : anyJson(2);
       const min = schema.minItems ?? 0;
       const max = schema.maxItems;
-      const unique = forbidsDuplicates(schema);
+      const unique = forbidsDuplicates(schema, ctx.spec);
       const typical = arrayOf(items, unique, min, Math.min(max ?? 6, Math.max(min, 6)));
       return max === undefined ? typical : fc.oneof({ weight: 6, arbitrary: typical }, { weight: 1, arbitrary: arrayOf(items, unique, max, max) });
     }
@@ -473,6 +481,8 @@ export function mutationsOf(schema: JsonSchema, value: unknown, ctx: SchemaConte
     const variants = [`${s.const}x`, s.const.toUpperCase(), '', ` ${s.const}`].filter((v) => v !== s.const);
     out.push(fc.constantFrom(...variants).map((v) => broken(`not the constant ${describeValue(s.const)}`, v)));
   }
+  // `all: false` where only `all: true` is allowed.
+  if (typeof s.const === 'boolean') out.push(fc.constant(broken(`not the constant ${s.const}`, !s.const)));
   if (s.enum) {
     const strings = s.enum.filter((e): e is string => typeof e === 'string');
     const variants = [...strings.map((e) => e.toUpperCase()), ...strings.map((e) => `${e} `), 'lost', '', 'any ', "stored' OR '1'='1"].filter(
@@ -569,7 +579,7 @@ function arrayMutations(s: JsonSchema, value: unknown[], ctx: SchemaContext, whe
   if (min > 0) out.push(fc.constant(broken(`fewer than ${min} items`, value.slice(0, min - 1))));
   if (s.maxItems !== undefined) {
     const max = s.maxItems;
-    const unique = forbidsDuplicates(s);
+    const unique = forbidsDuplicates(s, ctx.spec);
     out.push(
       fc
         .integer({ min: max + 1, max: max + 3 })
@@ -589,12 +599,14 @@ function arrayMutations(s: JsonSchema, value: unknown[], ctx: SchemaContext, whe
       ),
     );
   }
-  if (forbidsDuplicates(s) && value.length > 0 && (s.maxItems === undefined || value.length < s.maxItems)) {
+  const sameness = forbidsDuplicates(s, ctx.spec);
+  if (sameness && value.length > 0 && (s.maxItems === undefined || value.length < s.maxItems)) {
     out.push(
-      fc.tuple(fc.nat({ max: value.length - 1 }), fc.nat({ max: value.length }), fc.boolean()).map(([from, to, upper]) => {
+      fc.tuple(fc.nat({ max: value.length - 1 }), fc.nat({ max: value.length }), fc.boolean()).map(([from, to, caseChange]) => {
         const copy = [...value];
         const item = value[from];
-        copy.splice(to, 0, upper && typeof item === 'string' ? item.toUpperCase() : item);
+        const upper = caseChange && sameness === 'any case' && typeof item === 'string';
+        copy.splice(to, 0, upper ? item.toUpperCase() : item);
         return { defect: `${where || 'body'}: ${describeValue(item)} twice${upper ? ' (once upper-case)' : ''}`, value: copy, breaksSchema: false };
       }),
     );

@@ -5,10 +5,13 @@ import { buildFixtures, type Fixtures } from './fixtures';
 import { checkOutcome, SchemaValidator, send, type Outcome } from './harness';
 import { invalidIngestRequest, validIngestRequest } from './ingest-requests';
 import { knownBug } from './known-bugs';
+import { checkLeaseAnswer } from './lease-answers';
+import { LeaseLedger } from './lease-ledger';
+import { checkLeaseFilters, listEvents, readBackLeases } from './lease-readback';
 import { Spec, type Operation } from './openapi';
 import { foreignLogCursor, logsPath, ProjectViews, type Cursors, type LogCursor } from './project-views';
 import { checkReadBack } from './readback';
-import { BODY_LIMIT_BYTES, describeRequest, INGEST_BODY_LIMIT_BYTES, type FuzzRequest } from './requests';
+import { BODY_LIMIT_BYTES, describeRequest, finish, INGEST_BODY_LIMIT_BYTES, type FuzzRequest } from './requests';
 import { differences, rejectionProblems, snapshot, type Snapshot } from './snapshot';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -48,6 +51,7 @@ export class FuzzSession {
   readonly spec = new Spec();
   readonly schemas = new SchemaValidator(this.spec);
   readonly stats = new FuzzStats();
+  readonly leases = new LeaseLedger();
   readonly ingest: Operation;
   server!: TestServer;
   fx!: Fixtures;
@@ -68,6 +72,35 @@ export class FuzzSession {
     this.fx = await buildFixtures(this.server.db, this.server.baseUrl);
     this.views = new ProjectViews(this.fx);
     this.cursors = await this.collectCursors();
+    await this.receiveLeases();
+  }
+
+  /** Real leases for the first batches' lease operations to name: a receive from `leased`. */
+  private async receiveLeases(): Promise<void> {
+    const receive = this.spec.operations.find((o) => o.operationId === 'receivePullEvents')!;
+    const draft = {
+      method: 'POST',
+      pathValues: { id: this.fx.leased.id },
+      query: [],
+      headers: { authorization: `Bearer ${this.fx.apiKey}`, 'content-type': 'application/json' },
+      body: { json: { max_events: 20, lease_seconds: 43_200 } },
+    };
+    await this.answer(finish('valid', receive, draft, { expected: [200] }));
+  }
+
+  /** Sends one request and checks its answer. */
+  async answer(request: FuzzRequest): Promise<Outcome> {
+    const outcomes = await this.sendAll([request]);
+    this.checkAll(outcomes);
+    return outcomes[0]!;
+  }
+
+  /** Reads back what a checked batch's answers to issue 9's operations said (lease-readback.ts). */
+  async readBack(outcomes: Outcome[]): Promise<void> {
+    const list = this.spec.operations.find((o) => o.operationId === 'listPullEvents')!;
+    const checked = outcomes.filter((outcome) => !knownBug(outcome));
+    const skipped = await readBackLeases(checked, this.fx, (endpointId) => listEvents(list, this.fx.apiKey, endpointId, (request) => this.answer(request)));
+    for (const bug of skipped) this.stats.skip(bug);
   }
 
   async close(): Promise<void> {
@@ -96,6 +129,7 @@ export class FuzzSession {
       [['pull_endpoint_id', fx.main.id], ['status', 'fetched,stored']],
       [['start_time', '2020-01-01T00:00:00Z', true], ['end_time', '2100-01-01T00:00:00.000+00:00']],
       [['event_type', 'order.created']],
+      [['dead_lettered', 'true']],
     ];
     const logs = await Promise.all(logFilters.map(async (filters) => ({ filters, cursor: await read(logsPath([...filters, ['limit', '2']])) })));
     const logCursors = logs.filter((c): c is LogCursor => c.cursor !== undefined);
@@ -107,11 +141,11 @@ export class FuzzSession {
   }
 
   validRequest(operation: Operation): fc.Arbitrary<FuzzRequest> {
-    return operation === this.ingest ? validIngestRequest(operation, this.fx) : validApiRequest(operation, this.spec, this.fx, this.cursors);
+    return operation === this.ingest ? validIngestRequest(operation, this.fx) : validApiRequest(operation, this.spec, this.fx, this.cursors, this.leases);
   }
 
   invalidRequest(operation: Operation): fc.Arbitrary<FuzzRequest> {
-    return operation === this.ingest ? invalidIngestRequest(operation, this.fx) : invalidApiRequest(operation, this.spec, this.fx, this.cursors);
+    return operation === this.ingest ? invalidIngestRequest(operation, this.fx) : invalidApiRequest(operation, this.spec, this.fx, this.cursors, this.leases);
   }
 
   /**
@@ -143,8 +177,11 @@ export class FuzzSession {
       checkOutcome(this.spec, this.schemas, outcome);
       checkReadBack(outcome, this.fx.webhooks);
       this.views.check(outcome);
+      checkLeaseAnswer(outcome, this.leases);
+      checkLeaseFilters(outcome);
     }
     this.views.settle(outcomes);
+    this.leases.settle(outcomes.filter((outcome) => !knownBug(outcome)));
   }
 
   /** Sends a batch of invalid requests; throws unless each is refused as its defect calls for, changing nothing but the rejections recorded. */

@@ -15,6 +15,9 @@ export const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Operations that delete an endpoint or its events wholesale, or retire its token. */
 const DISRUPTIVE = ['deletePullEndpoint', 'deleteAllPullEvents', 'rotatePullEndpointToken'];
 
+/** Issue 9's operations: receive, the lease operations, redrive and replay. */
+export const LEASE_OPERATIONS = ['receivePullEvents', 'ackPullEventLeases', 'extendPullEventLeases', 'releasePullEventLeases', 'redrivePullEvents', 'replayPullEvents'];
+
 /**
  * Which endpoint a request on `operation` names. Disruptive requests (valid ones, and invalid ones
  * a bug might let through) are kept to the disposable endpoints, so that the long-lived fixtures
@@ -24,6 +27,8 @@ const DISRUPTIVE = ['deletePullEndpoint', 'deleteAllPullEvents', 'rotatePullEndp
 export function endpointTarget(operation: Operation, fx: Fixtures): fc.Arbitrary<Target> {
   const disruptive = DISRUPTIVE.includes(operation.operationId);
   const reads = operation.method === 'get';
+  // Mostly the endpoint whose dead letters, deliveries and leases the fixtures prepared for them.
+  const leased = LEASE_OPERATIONS.includes(operation.operationId) ? 40 : 2;
   const known = fc.oneof(
     ...(disruptive
       ? []
@@ -31,6 +36,7 @@ export function endpointTarget(operation: Operation, fx: Fixtures): fc.Arbitrary
           { weight: 4, arbitrary: fc.constant(fx.main) },
           { weight: 2, arbitrary: fc.constant(fx.paused) },
           { weight: 2, arbitrary: fc.constant(fx.received) },
+          { weight: leased, arbitrary: fc.constant(fx.leased) },
         ]),
     ...(reads ? [{ weight: 2, arbitrary: fc.constantFrom(...fx.inboxes) }] : []),
     { weight: 3, arbitrary: fc.constantFrom(...fx.disposable) },
