@@ -57,19 +57,50 @@ async function endpointWithEvents(
   return { label, id, token, events };
 }
 
+/** Reads and acks an endpoint's events through the API, as a consumer does. */
+class Consumer {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+    private readonly endpointId: string,
+  ) {}
+
+  private async call(method: string, path: string, body?: unknown): Promise<void> {
+    const response = await fetch(`${this.baseUrl}/v1/pull-endpoints/${this.endpointId}/events${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.apiKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    if (response.status !== 200) throw new Error(`fixtures: ${method} ${path} was answered ${response.status} ${await response.text()}`);
+    await response.arrayBuffer();
+  }
+
+  /** Moves stored events to `fetched`: a read of each. */
+  async fetch(ids: string[]): Promise<void> {
+    for (const id of ids) await this.call('GET', `/${id}`);
+  }
+
+  async ack(ids: string[]): Promise<void> {
+    await this.call('POST', '/ack', { event_ids: ids });
+  }
+}
+
 /** The `leased` fixture, its rows set as receives, acks and deletes before the run would have left them. */
-async function leasedEndpoint(db: Database, projectId: string, apiKeyId: string): Promise<EndpointFixture> {
+async function leasedEndpoint(db: Database, baseUrl: string, projectId: string, apiKey: string, apiKeyId: string): Promise<EndpointFixture> {
   const leased = await endpointWithEvents(db, projectId, 'leased', 240);
   await db.pullEndpoint.update({ where: { id: leased.id }, data: { maxDeliveries: 2 } });
   const now = new Date();
   const span = (from: number, to: number) => ({ pullEndpointId: leased.id, id: { in: leased.events.slice(from, to) } });
   // 0-14 dead letters; 15-34 stored (the session's first receive leases them); 35-44 received twice
   // (the next receive dead-letters them); 45-54 delivered; 55-59 deleted; 60-239 stored, enough for
-  // receives not to run dry while leases of hours hold them. No fetched_at, as main's: the metrics
-  // rollup has no fetch of them on record.
-  await db.pullEvent.updateMany({ where: span(0, 15), data: { status: 'fetched', deliveryCount: 2, deadLetteredAt: now } });
-  await db.pullEvent.updateMany({ where: span(35, 45), data: { status: 'fetched', deliveryCount: 2 } });
-  await db.pullEvent.updateMany({ where: span(45, 55), data: { status: 'delivered', deliveryCount: 1 } });
+  // receives not to run dry while leases of hours hold them. Fetched and acked through the API, so
+  // that the metrics rollup has them on record as a consumer's (replay takes those facts back);
+  // the receives they had are set directly.
+  const consumer = new Consumer(baseUrl, apiKey, leased.id);
+  await consumer.fetch([...leased.events.slice(0, 15), ...leased.events.slice(35, 45)]);
+  await consumer.ack(leased.events.slice(45, 55));
+  await db.pullEvent.updateMany({ where: span(0, 15), data: { deliveryCount: 2, deadLetteredAt: now } });
+  await db.pullEvent.updateMany({ where: span(35, 45), data: { deliveryCount: 2 } });
   for (const id of leased.events.slice(55, 60)) await markDeleted(db, leased.id, id, now, apiKeyId);
   return leased;
 }
@@ -91,8 +122,9 @@ export async function buildFixtures(db: Database, baseUrl: string, disposableCou
 
   const main = await endpointWithEvents(db, owner.projectId, 'main', 60);
   const [fetched, delivered, deleted] = [main.events.slice(10, 20), main.events.slice(20, 30), main.events.slice(30, 40)];
-  await db.pullEvent.updateMany({ where: { pullEndpointId: main.id, id: { in: fetched } }, data: { status: 'fetched' } });
-  await db.pullEvent.updateMany({ where: { pullEndpointId: main.id, id: { in: delivered } }, data: { status: 'delivered' } });
+  const consumer = new Consumer(baseUrl, owner.apiKey, main.id);
+  await consumer.fetch(fetched);
+  await consumer.ack(delivered);
   for (const id of deleted) await markDeleted(db, main.id, id, new Date(), owner.apiKeyId);
 
   const paused = await endpointWithEvents(db, owner.projectId, 'paused', 10, { event_type_source: 'body', event_type_path: 'type' });
@@ -109,7 +141,7 @@ export async function buildFixtures(db: Database, baseUrl: string, disposableCou
   const webhooks = await sendOddWebhooks(baseUrl, `/pull/${received.token}`);
   received.events = [...webhooks.keys()];
 
-  const leased = await leasedEndpoint(db, owner.projectId, owner.apiKeyId);
+  const leased = await leasedEndpoint(db, baseUrl, owner.projectId, owner.apiKey, owner.apiKeyId);
 
   const inboxes = await buildInboxes(db, owner.projectId);
   await refuseWebhooks(baseUrl, inboxes.find((inbox) => inbox.answers === 403)!, 3);
