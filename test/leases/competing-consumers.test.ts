@@ -18,7 +18,7 @@ const LEASE_SECONDS = 2;
 const MAX_DELIVERIES = 3;
 const WORKERS_PER_PROCESS = 4;
 
-interface Lease { eventId: string; leaseId: string; expiresAt: number; deliveryCount: number; worker: string; sentAt: number }
+interface Lease { eventId: string; leaseId: string; expiresAt: number; deliveryCount: number; worker: string; sentAt: number; answeredAt: number }
 type Outcome = 'acked' | 'already_acked' | 'extended' | 'released' | 'lease_expired' | 'not_found';
 interface LeaseAnswer {
   kind: 'ack' | 'extend' | 'release';
@@ -104,8 +104,9 @@ it('hands each event to one worker at a time, and ends every event acked once or
         body: { max_events: 1 + Math.floor(random() * 5), lease_seconds: LEASE_SECONDS, wait_seconds: 1 },
       });
       if (!data) throw new Error(`receive answered ${response.status}`);
+      const answeredAt = Date.now();
       const batch = data.data.events.map((event) => ({ event, lease: {
-        eventId: event.id, leaseId: event.lease_id, expiresAt: Date.parse(event.lease_expires_at), deliveryCount: event.delivery_count, worker, sentAt,
+        eventId: event.id, leaseId: event.lease_id, expiresAt: Date.parse(event.lease_expires_at), deliveryCount: event.delivery_count, worker, sentAt, answeredAt,
       } }));
       history.leases.push(...batch.map((item) => item.lease));
       if (batch.length === 0) continue;
@@ -216,6 +217,13 @@ it('the checker finds an overlapping lease, a lost ack, a wrong count and a miss
   // Another worker leased the event 1 s before the acked lease ran out.
   const overlapping = { ...lease, leaseId: 'tampered', worker: 'intruder', deliveryCount: lease.deliveryCount + 1, expiresAt: lease.expiresAt + (LEASE_SECONDS - 1) * 1000 };
   expect(added(checkHistory({ ...history, leases: [...history.leases, overlapping] }, rows))).toContain('overlap');
+  // Another worker was answered a lease on a released event before the release was sent.
+  const release = history.answers.find((answer) => answer.kind === 'release' && answer.results.some((result) => result.outcome === 'released'))!;
+  const releasedLease = history.leases.find((l) => l.leaseId === release.results.find((result) => result.outcome === 'released')!.lease_id)!;
+  const early = { ...releasedLease, leaseId: 'tampered', worker: 'intruder', answeredAt: release.sentAt - 5, expiresAt: release.sentAt - 10 + LEASE_SECONDS * 1000 };
+  const afterIt = history.leases.filter((l) => l.eventId === releasedLease.eventId && l.deliveryCount > releasedLease.deliveryCount);
+  const shifted = [...history.leases.filter((l) => !afterIt.includes(l)), { ...early, deliveryCount: releasedLease.deliveryCount + 1 }];
+  expect(added(checkHistory({ ...history, leases: shifted }, rows))).toContain('overlap');
   const withoutAck = history.answers.map((answer) => ({ ...answer, results: answer.results.filter((result) => result !== acked) }));
   expect(added(checkHistory({ ...history, answers: withoutAck }, rows))).toContain('ack');
   const miscounted = rows.map((row) => (row.id === lease.eventId ? { ...row, delivery_count: row.delivery_count + 1 } : row));
@@ -258,9 +266,15 @@ function checkHistory(history: History, rows: EventRow[]): string[] {
       }
       const next = leases[k + 1];
       if (!next) return;
-      const end = Math.min(lastExpiry, ...released);
+      // The next lease starts at its receive's now() (its expiry less its length), the database's
+      // clock: it must not start before this lease's last expiry, unless this lease was released.
+      // A release's time is only known on the test's clock (sent, answered), and a receive's now()
+      // is taken before it plans and reads, so a receive that found the event released can start
+      // a few ms before the release was sent; it cannot have been answered before that.
       const nextStart = next.expiresAt - LEASE_SECONDS * 1000;
-      if (nextStart < end - 1) {
+      const releasedAt = Math.min(...released);
+      if (nextStart < lastExpiry - 1 && !(next.answeredAt > releasedAt)) {
+        const end = Math.min(lastExpiry, releasedAt);
         violations.push(`overlap: ${eventId} leased to ${next.worker} at ${nextStart} while ${lease.worker}'s lease ran until ${end}`);
       }
     });
