@@ -170,7 +170,7 @@ export function leaseOperationSql(endpointId: string, projectId: string, keys: L
       ORDER BY id
       FOR UPDATE
     ), judged AS (
-      SELECT r.event_id, r.lease_id,
+      SELECT r.event_id, r.lease_id, l.lease_expires_at AS previous_expiry,
              CASE WHEN l.id IS NULL OR l.deleted_at IS NOT NULL THEN 'not_found'
                   WHEN l.lease_id IS DISTINCT FROM r.lease_id THEN 'lease_expired'
                   WHEN l.status = 'delivered' THEN 'already_acked'
@@ -179,7 +179,8 @@ export function leaseOperationSql(endpointId: string, projectId: string, keys: L
       FROM unnest(${eventIds}::uuid[], ${leaseIds}::uuid[]) AS r(event_id, lease_id)
       LEFT JOIN locked l ON l.id = r.event_id
     ), ${leaseChangeSql(endpointId, projectId, operation)}
-    SELECT found.endpoint_found, j.event_id::text AS event_id, j.lease_id::text AS lease_id, j.state, changed.lease_expires_at
+    SELECT found.endpoint_found, j.event_id::text AS event_id, j.lease_id::text AS lease_id, j.state, changed.lease_expires_at,
+           coalesce(changed.lease_expires_at < j.previous_expiry, false) AS shortened
     FROM (SELECT EXISTS (SELECT 1 FROM endpoint) AS endpoint_found) found
     LEFT JOIN (judged j LEFT JOIN changed ON changed.id = j.event_id AND j.state = 'current') ON true`;
 }
@@ -190,6 +191,8 @@ export interface LeaseOperationRow {
   state: LeaseState;
   /** The lease's new end (extend) or when the event becomes receivable (release with a delay). */
   lease_expires_at: Date | null;
+  /** An extend that brought the lease's end forward (a shorter `lease_seconds` than was left). */
+  shortened: boolean;
 }
 
 export async function changeLeases(

@@ -166,8 +166,9 @@ export async function applyToLeases(
       ...(outcome === 'extended' && row.lease_expires_at && { lease_expires_at: row.lease_expires_at.toISOString() }),
     };
   });
-  // Released events are receivable now, or (delayed) earlier than a waiter may know: it looks again.
-  if (operation.kind === 'release' && counts.released > 0) wakeups.notify(scope.endpointId);
+  // Released events are receivable now, or (delayed, or a lease cut short) earlier than a waiter
+  // may know: it looks again and learns the new next expiry.
+  if (counts.released > 0 || rows.some((row) => row.shortened)) wakeups.notify(scope.endpointId);
   return { results, counts };
 }
 

@@ -211,6 +211,25 @@ it('wakes a receive waiting on one process when a lease is released on the other
   expect(second.answeredAt - second.sentAt).toBeLessThan(10_000);
 }, 40_000);
 
+it('wakes a receive waiting on one process when an extend on the other cuts a lease short', async () => {
+  const { id, ingestPath } = await newEndpoint();
+  const { eventId } = await ingest(a, ingestPath);
+  const first = await receive(a, id, { lease_seconds: 60 });
+  expect(received(first)).toEqual([[eventId, 1]]);
+  // The waiter has read that the next lease ends in 60 s, after its own 20 s wait.
+  const waiting = receive(b, id, { wait_seconds: 20 });
+  await sleep(300);
+  const { data } = await client(a).POST('/v1/pull-endpoints/{id}/events/leases/extend', {
+    params: { path: { id } },
+    body: { lease_ids: [first.events[0]!.lease_id], lease_seconds: 1 },
+  });
+  expect(data?.data.results.map((result) => result.outcome)).toEqual(['extended']);
+  const second = await waiting;
+  expect(received(second)).toEqual([[eventId, 2]]);
+  // Told of the new end, it answered about 1 s after the extend, not when its wait ran out.
+  expect(second.answeredAt - second.sentAt).toBeLessThan(10_000);
+}, 40_000);
+
 it('on SIGTERM answers its waiting receives at once with no events, and exits 0', async () => {
   const { id } = await newEndpoint();
   const waiters = [0, 1].map(() => receive(c, id, { wait_seconds: 20 }));
