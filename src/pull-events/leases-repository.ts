@@ -23,8 +23,8 @@ const receivableSql = Prisma.sql`deleted_at IS NULL AND (lease_expires_at IS NUL
  * One statement that leases up to `maxEvents` receivable events, oldest first, and dead-letters
  * those that reached the endpoint's `max_deliveries` instead.
  *
- * Candidates come from two ordered index scans, `stored` events (status index) and `fetched`
- * ones not dead-lettered (the partial receivable index), each locked with SKIP LOCKED: a
+ * Candidates come from two ordered index scans, `stored` events (the partial stored index) and
+ * `fetched` ones not dead-lettered (the partial receivable index), each locked with SKIP LOCKED: a
  * concurrent receive skips the rows this one holds rather than waiting for them, and, as the
  * UPDATE re-reads nothing it did not lock, two receives never lease one event. The oldest
  * `maxEvents` of both are taken; the other candidates are unlocked at commit. Each row answers
