@@ -72,6 +72,8 @@ export interface BenchResults {
   ingest: IngestResults;
   /** 8. Reads on a big table (bench/reads.ts). */
   reads: ReadsResults;
+  /** 9. Competing consumers: receive + ack, and long polling's wake-up (bench/leases.ts). */
+  leases: LeasesResults;
   targets: TargetCheck[];
 }
 
@@ -152,10 +154,58 @@ export interface IngestResults {
   hmac: { concurrency: number; on: Measurement; off: Measurement; costPercent: number; targetPercent: number };
 }
 
+/**
+ * A run of receive + ack pairs: `requests`, `rps`, `p50Ms` and `p99Ms` count pairs (a receive of
+ * up to 100 events and the ack of their lease ids; for the floor, the same four statements).
+ */
+export interface LeaseRun extends Measurement {
+  /** Events acked per second. */
+  eventsPerSec: number;
+  /** HTTP requests per second: two per pair (for the floor, pairs of statements). */
+  requestsPerSec: number;
+  /** Receives that answered fewer than 100 events (the queue is never left short of 100 per pair). */
+  shortReceives: number;
+}
+
+/** Milliseconds until the waiting receive answered. */
+export interface WakeupLatency {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Competing consumers on one endpoint per run, over HTTP and through pg; and the wake-up of a
+ * receive waiting on an empty endpoint, from the webhook's 202 and from its send, with the receive
+ * on the process that stored the webhook and on another one (LISTEN/NOTIFY).
+ */
+export interface LeasesResults {
+  eventsPerReceive: number;
+  leaseSeconds: number;
+  concurrencies: number[];
+  durationSec: number;
+  warmupSec: number;
+  service: LeaseRun[];
+  floor: LeaseRun[];
+  serviceBestEventsPerSec: number;
+  floorBestEventsPerSec: number;
+  /** Best service events/s / best floor events/s. */
+  floorRatio: number;
+  targetFloorRatio: number;
+  wakeup: {
+    rounds: number;
+    /** The webhook is sent this long after the receive. */
+    settleMs: number;
+    waitSeconds: number;
+    sameProcess: { fromAnswer: WakeupLatency; fromSend: WakeupLatency };
+    acrossProcesses: { fromAnswer: WakeupLatency; fromSend: WakeupLatency };
+  };
+}
+
 export const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
-  const { databaseFloor, httpFloor, validation, scaling, memory, ingest, reads } = results;
+  const { databaseFloor, httpFloor, validation, scaling, memory, ingest, reads, leases } = results;
   const verdict = (ok: boolean, value: number): Verdict => (Number.isFinite(value) ? (ok ? 'PASS' : 'MISS') : 'N/A');
   const bigEnough = scaling.bigTable.rows >= scaling.bigTableTargetRows;
   const readsBigEnough = reads.rows >= reads.targets.rows;
@@ -251,6 +301,13 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       verdict: readsBigEnough ? verdict(reads.deepCursorRatio <= reads.targets.deepCursorRatio, reads.deepCursorRatio) : 'N/A',
       ...readsNote,
     },
+    {
+      name: 'leases, receive + ack / database floor (events/s, best of each)',
+      measured: leases.floorRatio,
+      shown: fixed(leases.floorRatio),
+      target: `>= ${fixed(leases.targetFloorRatio)}`,
+      verdict: verdict(leases.floorRatio >= leases.targetFloorRatio, leases.floorRatio),
+    },
   ];
 }
 
@@ -333,6 +390,28 @@ export function formatReport(results: BenchResults): string {
     }
   }
 
+  const leases = results.leases;
+  const leaseRuns: string[][] = [];
+  for (const c of leases.concurrencies) {
+    for (const [what, runs] of [
+      ['service (HTTP)', leases.service],
+      ['database floor (pg)', leases.floor],
+    ] as const) {
+      for (const run of runs.filter((r) => r.concurrency === c)) {
+        leaseRuns.push([what, String(c), String(run.eventsPerSec), fixed(run.requestsPerSec, 0), fixed(run.p50Ms), fixed(run.p99Ms), String(run.requests) + (run.capped ? ' (queue ran short)' : ''), String(run.shortReceives)]);
+      }
+    }
+  }
+  const { wakeup } = leases;
+  const wakeupRow = (what: string, figures: LeasesResults['wakeup']['sameProcess']) => [
+    what,
+    fixed(figures.fromAnswer.p50Ms),
+    fixed(figures.fromAnswer.p99Ms),
+    fixed(figures.fromSend.p50Ms),
+    fixed(figures.fromSend.p99Ms),
+    fixed(figures.fromSend.maxMs),
+  ];
+
   const busy = machine.loadStart >= machine.cores / 2 || machine.loadEnd >= machine.cores;
   return [
     `Benchmark${results.quick ? ' (--quick: short runs, small tables; indicative only)' : ''}, ${results.startedAt}, ${fixed(results.elapsedSec, 0)} s`,
@@ -358,6 +437,20 @@ export function formatReport(results: BenchResults): string {
       `(${reads.rollupRows.toLocaleString('en')} rollup rows, ${fixed(reads.rollupMb, 0)} MB); VACUUM (ANALYZE) ${fixed(reads.vacuumAnalyzeSec, 1)} s; ` +
       `${reads.durationSec} s per measurement after ${reads.warmupSec} s warm-up; section ${fixed(reads.sectionSec, 0)} s`,
     table(['read', 'conn', 'req/s', 'p50 ms', 'p99 ms', 'bytes', 'requests'], readRuns, [false, true, true, true, true, true, true]),
+    '',
+    `leases: per pair, receive (max_events ${leases.eventsPerReceive}, lease_seconds ${leases.leaseSeconds}) then ack of its lease ids, ` +
+      `all workers on one endpoint (a new one per run); ${leases.durationSec} s per measurement after ${leases.warmupSec} s warm-up; p50 and p99 per pair`,
+    table(
+      ['run', 'workers', 'events/s', 'req/s', 'p50 ms', 'p99 ms', 'pairs', 'short receives'],
+      leaseRuns,
+      [false, true, true, true, true, true, true, true],
+    ),
+    `leases: wake-up of a receive waiting (wait_seconds ${wakeup.waitSeconds}) on an empty endpoint, a webhook sent ${wakeup.settleMs} ms after it; ${wakeup.rounds} rounds, ms`,
+    table(
+      ['receive waiting on', 'p50 from 202', 'p99 from 202', 'p50 from send', 'p99 from send', 'max from send'],
+      [wakeupRow('the process storing the webhook', wakeup.sameProcess), wakeupRow('another process (LISTEN/NOTIFY)', wakeup.acrossProcesses)],
+      [false, true, true, true, true, true],
+    ),
     '',
     table(
       ['target', 'measured', 'target', 'verdict'],

@@ -14,7 +14,10 @@
  *     against the same SQL through pg;
  *  8. reads on a big table (bench/reads.ts), last and in a database of its own: the project's
  *     event log, its metrics (1h to 30d, and the 24h timeseries) and one endpoint's stored events,
- *     first page and deep cursor, on 6M events over 30 days.
+ *     first page and deep cursor, on 6M events over 30 days;
+ *  9. leases (bench/leases.ts), after ingest on the same service: competing workers receiving and
+ *     acking 100 events per pair on one endpoint, against the same SQL through pg, and the wake-up
+ *     of a waiting receive when a webhook arrives, on the same process and on a second one.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +32,7 @@ import { createEndpoint } from '../src/pull-endpoints/endpoints';
 import { seedEvents } from '../src/pull-events/seed';
 import { renderSvg } from './chart';
 import { ingestSection } from './ingest';
+import { leasesSection } from './leases';
 import { readsSection } from './reads';
 import { best, dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
 import { checkTargets, formatReport, rowsLabel, type BenchResults } from './report';
@@ -65,6 +69,8 @@ const SETTINGS = QUICK
       ingest: { concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25 },
       /** Section 8: eight reads per concurrency, on a table of `events`. */
       reads: { events: 60_000, bigEndpointEvents: 10_000, deepAfter: 8_000, concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25, jitWarmupRequests: 200, loadWorkers: 2 },
+      /** Section 9: two runs per concurrency, then the wake-ups on each path. */
+      leases: { concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25, jitWarmupPairs: 30, wakeupRounds: 30 },
     }
   : {
       durationSec: 6,
@@ -77,6 +83,7 @@ const SETTINGS = QUICK
       smallTablePasses: 3,
       ingest: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1 },
       reads: { events: 6_000_000, bigEndpointEvents: 250_000, deepAfter: 200_000, concurrencies: [1, 8], durationSec: 4, warmupSec: 1, jitWarmupRequests: 1000, loadWorkers: 2 },
+      leases: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1, jitWarmupPairs: 50, wakeupRounds: 200 },
     };
 const POOL_SIZE = 16;
 const SMALL_TABLE_ROWS = 10_000;
@@ -420,6 +427,22 @@ async function main(): Promise<void> {
     settings: { ...SETTINGS.ingest, jitWarmupRequests: SETTINGS.jitWarmupRequests },
   });
 
+  // ---- 9: leases, after ingest: its queues are endpoints of their own ---------------------------
+  const leases = await leasesSection({
+    control,
+    floorPool,
+    db: prisma,
+    projectId: project.id,
+    headers,
+    keyHash,
+    service,
+    startPeer: () => startService('service B (leases)', database.url, { poolSize: POOL_SIZE, encryptionKey }),
+    seed: (endpointId, count) => seed([endpointId], count, 'events (leases)'),
+    log,
+    cleanUp: (step) => cleanups.push(step),
+    settings: SETTINGS.leases,
+  });
+
   // ---- 6: memory ----------------------------------------------------------------------------
   // Without the reset, VmHWM of the heaviest run is the peak over the process's life so far.
   const lifetimePeak = Math.max(peakBefore, peakRssMb(service.pid));
@@ -497,6 +520,7 @@ async function main(): Promise<void> {
     },
     ingest,
     reads,
+    leases,
   };
   const results: BenchResults = { ...body, targets: checkTargets(body) };
 

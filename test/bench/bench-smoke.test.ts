@@ -67,6 +67,8 @@ it('runs every section in quick mode and writes results.json and results.svg', a
     ['ingest.service.oneEndpoint.hmacOn', results.ingest.service.oneEndpoint.hmacOn],
     ['ingest.floor.manyEndpoints', results.ingest.floor.manyEndpoints],
     ['ingest.floor.oneEndpoint', results.ingest.floor.oneEndpoint],
+    ['leases.service', results.leases.service],
+    ['leases.floor', results.leases.floor],
   ];
   for (const [what, runs] of perConcurrency) {
     expect(runs.map((run) => run.concurrency)).toEqual([1, 8]);
@@ -134,6 +136,9 @@ it('runs every section in quick mode and writes results.json and results.svg', a
     'ingest.floorRatio': results.ingest.floorRatio,
     'ingest.oneEndpointFloorRatio': results.ingest.oneEndpointFloorRatio,
     'ingest.oneEndpointRatio': results.ingest.oneEndpointRatio,
+    'leases.floorRatio': results.leases.floorRatio,
+    'leases.wakeup.sameProcess.fromSend.p50Ms': results.leases.wakeup.sameProcess.fromSend.p50Ms,
+    'leases.wakeup.acrossProcesses.fromSend.p50Ms': results.leases.wakeup.acrossProcesses.fromSend.p50Ms,
   })) {
     expectPositive(value, what);
   }
@@ -141,9 +146,9 @@ it('runs every section in quick mode and writes results.json and results.svg', a
   expect(Number.isFinite(results.validation.costPercent)).toBe(true);
   expect(Number.isFinite(results.ingest.hmac.costPercent)).toBe(true);
 
-  expect(results.targets).toHaveLength(14);
+  expect(results.targets).toHaveLength(15);
   // The reads' targets hold on 6M rows: N/A on the quick table.
-  expect(results.targets.slice(10).map((target) => target.verdict)).toEqual(['N/A', 'N/A', 'N/A', 'N/A']);
+  expect(results.targets.slice(10, 14).map((target) => target.verdict)).toEqual(['N/A', 'N/A', 'N/A', 'N/A']);
   for (const target of results.targets) {
     expect(['PASS', 'MISS', 'N/A', 'INFO']).toContain(target.verdict);
     expect(Number.isFinite(target.measured)).toBe(true);
