@@ -8,6 +8,7 @@ import { DEFAULT_MAX_WAITING_RECEIVES, type HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
 import { API_SPEC_PATH } from './paths';
+import { docsRouter } from './http/docs';
 import { errorHandler, notFound } from './http/error-handler';
 import { redactedRequest } from './http/redact';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
@@ -81,6 +82,12 @@ export function createApp(options: AppOptions): Express {
       onStored: (endpointId) => wakeups.notify(endpointId),
     }),
   );
+
+  // The contract itself, its reference page and `/` are not operations of the API: they sit before
+  // the validator and out of openapi.yaml, so that the generated types and the typed client hold
+  // API operations only, and a link to /docs with tracking parameters still opens the page.
+  // test/docs checks what they answer.
+  app.use(docsRouter(API_SPEC_PATH));
 
   app.use(jsonBody(options.bodyLimitBytes));
   app.use(
