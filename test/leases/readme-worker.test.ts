@@ -3,13 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ts from 'typescript';
-import {
-  PullEventsApiError,
-  createPullEventsClient,
-  receive,
-  type LeasedEvent,
-  type PullEventsClient,
-} from '../../src/client';
+import { createPullEventsClient, type LeasedEvent, type PullEventsClient } from '../../src/client';
 import { contract } from '../support/contract';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { ROOT, startTs, waitFor } from '../support/processes';
@@ -270,7 +264,7 @@ it('on abort, stops its waiting receive, acks the handler that finishes and rele
   ]);
 
   // Released with no delay: the next receive has it (the aborted long poll must not have taken it).
-  const { events } = await receive(client, endpointId, { max_events: 10 });
+  const { events } = await client.receive(endpointId, { max_events: 10 });
   expect(events.map((e) => [e.id, e.delivery_count])).toEqual([[givesUp, 2]]);
 });
 
@@ -292,29 +286,5 @@ it('runs as a process that handles events and exits 0 on SIGTERM', async () => {
   expect({ code, output: child.output() }).toEqual({
     code: 0,
     output: `handled ${ids[0]} (no type, delivery 1)\n`,
-  });
-});
-
-describe('the client helpers', () => {
-  it('throw PullEventsApiError with the error envelope of a non-2xx answer', async () => {
-    const error: unknown = await receive(recordingClient().client, '01935abc-def0-7123-4567-890abcdef012').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PullEventsApiError);
-    expect(error).toMatchObject({
-      name: 'PullEventsApiError',
-      status: 404,
-      code: 'ENDPOINT_NOT_FOUND',
-      message: expect.any(String),
-      requestId: expect.stringMatching(/^req_/),
-    });
-  });
-
-  it('throw PullEventsApiError without a code when the answer is not an error envelope', async () => {
-    const client = createPullEventsClient({
-      baseUrl: 'http://127.0.0.1:1',
-      fetch: async () => new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway', headers: { 'x-request-id': 'req_proxy' } }),
-    });
-    const error: unknown = await receive(client, '01935abc-def0-7123-4567-890abcdef012').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PullEventsApiError);
-    expect(error).toMatchObject({ status: 502, code: undefined, message: 'HTTP 502 Bad Gateway', requestId: 'req_proxy' });
   });
 });

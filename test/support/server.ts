@@ -12,7 +12,7 @@ import { capturingLogger, expectNoSecretsIn } from './log-scan';
 export interface TestServer {
   baseUrl: string;
   db: Database;
-  /** A typed client whose every response is checked against openapi.yaml. */
+  /** A typed client whose every response is checked against openapi.yaml; it never retries (a 429 comes back). */
   client(apiKey?: string): PullEventsClient;
   close(): Promise<void>;
 }
@@ -56,7 +56,7 @@ export async function startTestServer(
     baseUrl,
     db,
     client: (apiKey) =>
-      createPullEventsClient({ baseUrl, ...(apiKey ? { apiKey } : {}), middleware: [contract.middleware()] }),
+      createPullEventsClient({ baseUrl, ...(apiKey ? { apiKey } : {}), middleware: [contract.middleware()], retries: 0 }),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
