@@ -49,6 +49,12 @@ function redocBundle(): Buffer {
   return Buffer.from(fs.readFileSync(REDOC_BUNDLE, 'utf8').replace('"https://cdn.redoc.ly/redoc/logo-mini.svg"', '""'));
 }
 
+let bundleHandler: RequestHandler | undefined;
+/** The bundle is read, patched and hashed once per process, however many apps it makes. */
+function serveBundle(): RequestHandler {
+  return (bundleHandler ??= fixed(redocBundle(), 'text/javascript; charset=utf-8', IMMUTABLE));
+}
+
 /** The empty data: icon keeps the browser from asking for /favicon.ico (a 404 in its console). */
 function docsPage(title: string): string {
   const text = title.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -82,7 +88,7 @@ export function docsRouter(specPath: string): Router {
   router.get('/openapi.yaml', fixed(yaml, 'application/yaml', REVALIDATE));
   router.get('/openapi.json', fixed(Buffer.from(JSON.stringify(spec)), 'application/json; charset=utf-8', REVALIDATE));
   router.get('/docs', fixed(Buffer.from(docsPage(spec.info.title)), 'text/html; charset=utf-8', REVALIDATE, { 'Content-Security-Policy': DOCS_CSP }));
-  router.get(REDOC_SCRIPT_PATH, fixed(redocBundle(), 'text/javascript; charset=utf-8', IMMUTABLE));
+  router.get(REDOC_SCRIPT_PATH, serveBundle());
   // 302, not 301: browsers keep a 301 for good, and `/` may serve something else one day.
   router.get('/', (_req, res) => res.redirect(302, '/docs'));
   return router;
