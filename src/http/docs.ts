@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Router, type RequestHandler } from 'express';
+import { tagOperation } from './operation';
 import { parse } from 'yaml';
 
 /** Redoc's self-contained browser build: the page loads nothing from any other host. */
@@ -84,6 +85,11 @@ export function docsRouter(specPath: string): Router {
   const yaml = fs.readFileSync(specPath);
   const spec = parse(yaml.toString('utf8')) as { info: { title: string } };
   const router = Router();
+  const tag: RequestHandler = (req, _res, next) => {
+    tagOperation(req, { operationId: 'docs', route: req.route ? String((req.route as { path: unknown }).path) : undefined });
+    next();
+  };
+  router.get(['/openapi.yaml', '/openapi.json', '/docs', REDOC_SCRIPT_PATH, '/'], tag);
   // RFC 9512 registers application/yaml; it defines no charset parameter (YAML is Unicode).
   router.get('/openapi.yaml', fixed(yaml, 'application/yaml', REVALIDATE));
   router.get('/openapi.json', fixed(Buffer.from(JSON.stringify(spec)), 'application/json; charset=utf-8', REVALIDATE));

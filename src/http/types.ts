@@ -32,6 +32,8 @@ declare global {
        * or an unexpected failure to log. express-openapi-validator keeps only a message.
        */
       authFailure?: unknown;
+      /** Set by routes mounted outside the contract validator; see http/operation.ts. */
+      operation?: import('./operation').RequestOperation;
     }
   }
 }

@@ -8,6 +8,7 @@ import type { Database } from '../db/prisma';
 import { noRoute } from '../http/error-handler';
 import { AppError } from '../http/errors';
 import type { RateLimiter } from '../http/rate-limit';
+import { tagOperation } from '../http/operation';
 import { meta } from '../http/request-id';
 import { EndpointCache } from './endpoint-cache';
 import { eventTypeOf } from './event-type';
@@ -27,6 +28,8 @@ export interface IngestOptions {
 // ignoreBOM keeps a byte order mark in the text, where JSON.parse refuses it: such a body is not
 // JSON text that can be placed in an answer as it is.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const INGEST_OPERATION = { operationId: 'ingestPullEvent', route: '/pull/{token}' };
 
 /** The one answer to every credential failure: it does not say which check failed. */
 const unauthorized = () => new AppError(401, 'UNAUTHORIZED', 'Invalid or missing ingest credentials');
@@ -206,6 +209,7 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: In
   return (req, res, next) => {
     const token = req.method === 'POST' ? INGEST_PATH.exec(req.path)?.[1] : undefined;
     if (token === undefined) return next(noRoute({ method: req.method, path: `${req.baseUrl}${req.path}` }));
+    tagOperation(req, INGEST_OPERATION);
     return handle(req, res, token);
   };
 }
