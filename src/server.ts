@@ -10,6 +10,7 @@ import { startSweeper } from './sweeper/sweeper';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** Starts the service as configured by the environment; it stops on SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
@@ -75,7 +76,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof StartupError ? error.message : error);
-  process.exit(1);
-});
+/** The service's entry point, for `node build/src/server.js` and the CLI's `serve`. */
+export function serve(): void {
+  main().catch((error: unknown) => {
+    console.error(error instanceof StartupError ? error.message : error);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) serve();
