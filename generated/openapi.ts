@@ -1673,7 +1673,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The API key (or, for ingest, the endpoint) used up its budget for this minute. */
+        /** @description The API key (or, for ingest, the endpoint) used up its budget for this minute, or the client's address presented too many unknown credentials. */
         RateLimited: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];

@@ -1,8 +1,8 @@
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import * as OpenApiValidator from 'express-openapi-validator';
-import { pinoHttp } from 'pino-http';
 import type { SecretBox } from './auth/encryption';
+import { createFailedAuthGuard } from './auth/failed-auth';
 import { apiKeyAuth } from './auth/security';
 import { DEFAULT_MAX_WAITING_RECEIVES, type HttpSettings } from './config';
 import type { Database } from './db/prisma';
@@ -10,12 +10,12 @@ import { healthHandlers } from './health/handlers';
 import { API_SPEC_PATH } from './paths';
 import { docsRouter } from './http/docs';
 import { errorHandler, notFound } from './http/error-handler';
-import { redactedRequest } from './http/redact';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
 import type { Logger } from './http/logger';
 import { createRateLimiter } from './http/rate-limit';
 import { parseQuery } from './http/query';
 import { requestId } from './http/request-id';
+import { requestLogger } from './http/request-log';
 import { mountOperations } from './http/routes';
 import { ingestHandler } from './ingest/handlers';
 import { pullEndpointsHandlers } from './pull-endpoints/handlers';
@@ -25,6 +25,8 @@ import { leaseHandlers } from './pull-events/lease-handlers';
 import { Wakeups } from './pull-events/wakeups';
 import { pullLogsHandlers } from './pull-logs/handlers';
 import { rejectionsHandlers } from './rejections/handlers';
+import { requestMetrics } from './telemetry/http-metrics';
+import { createTelemetry, type Telemetry } from './telemetry/registry';
 
 export { API_SPEC_PATH };
 
@@ -40,6 +42,8 @@ export interface AppOptions extends HttpSettings {
   redis?: Redis;
   /** Long polling's wake-ups; without them, waiting receives are woken by this process's changes only. */
   wakeups?: Wakeups;
+  /** Its Prometheus metrics; one of its own when absent. The app keeps it in `app.locals.telemetry`. */
+  telemetry?: Telemetry;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -49,22 +53,22 @@ export function createApp(options: AppOptions): Express {
     api: createRateLimiter(options.apiRateLimitPerMinute, 'api', options.redis),
     ingest: createRateLimiter(options.ingestRateLimitPerMinute, 'ingest', options.redis),
   };
+  const failedAuthSettings = { limit: options.authFailureLimit, windowSeconds: options.authFailureWindowSeconds, ...(options.redis && { redis: options.redis }) };
+  const failedAuth = {
+    api: createFailedAuthGuard({ ...failedAuthSettings, kind: 'api' }),
+    ingest: createFailedAuthGuard({ ...failedAuthSettings, kind: 'ingest' }),
+  };
+  const telemetry = options.telemetry ?? createTelemetry(db);
   const app = express();
+  app.locals.telemetry = telemetry;
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', parseQuery);
   app.set('trust proxy', options.trustProxy);
 
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => req.id,
-      // An ingest URL's last segment is its secret token: it never reaches a log line.
-      serializers: { req: redactedRequest },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
+  app.use(requestMetrics(telemetry));
+  app.use(requestLogger(logger));
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
@@ -78,8 +82,10 @@ export function createApp(options: AppOptions): Express {
       db,
       box,
       limiter: limiters.ingest,
+      failedAuth: failedAuth.ingest,
       bodyLimitBytes: options.ingestBodyLimitBytes,
       onStored: (endpointId) => wakeups.notify(endpointId),
+      telemetry,
     }),
   );
 
@@ -96,7 +102,7 @@ export function createApp(options: AppOptions): Express {
       validateApiSpec: true,
       validateRequests: options.validateRequests ? { allowUnknownQueryParameters: false } : false,
       validateResponses: options.validateResponses,
-      validateSecurity: { handlers: { ApiKeyAuth: apiKeyAuth(db, limiters.api) } },
+      validateSecurity: { handlers: { ApiKeyAuth: apiKeyAuth(db, limiters.api, failedAuth.api) } },
       ignorePaths: /^\/pull\//,
       validateFormats: true,
       ajvFormats: { mode: 'full' },
@@ -110,13 +116,13 @@ export function createApp(options: AppOptions): Express {
     ...healthHandlers(db),
     ...pullEndpointsHandlers({ db, box, ingestBaseUrl: options.ingestBaseUrl }),
     ...rejectionsHandlers(db),
-    ...pullEventsHandlers(db),
-    ...leaseHandlers(db, wakeups),
+    ...pullEventsHandlers(db, telemetry),
+    ...leaseHandlers(db, wakeups, telemetry),
     ...pullLogsHandlers(db),
     ...metricsHandlers(db),
   });
 
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler);
   return app;
 }

@@ -12,6 +12,8 @@ export interface Config {
   embeddedPostgresPort: number;
   databasePoolSize: number;
   logLevel: string;
+  /** LOG_FORMAT: `json` or `pretty`; unset is pretty on a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
   /** Redis for rate-limit budgets shared across replicas; unset keeps them per process. */
   redisUrl: string | undefined;
   /** SECRET_ENCRYPTION_KEY: seals HMAC secrets. Required on a real database; generated on the embedded one. */
@@ -20,6 +22,14 @@ export interface Config {
   secretEncryptionOldKeys: string[];
   http: HttpSettings;
   sweeper: SweeperSettings;
+  metrics: MetricsSettings;
+}
+
+export interface MetricsSettings {
+  /** METRICS_PORT: where GET /metrics (Prometheus) listens, apart from the API; unset serves no metrics. */
+  port: number | undefined;
+  /** METRICS_HOST: the address it binds; loopback unless set, so that it is not public by accident. */
+  host: string;
 }
 
 export interface HttpSettings {
@@ -38,6 +48,10 @@ export interface HttpSettings {
   apiRateLimitPerMinute: number;
   /** Webhooks per minute per endpoint; 0 turns the limit off. */
   ingestRateLimitPerMinute: number;
+  /** AUTH_FAILURE_LIMIT: distinct unknown API keys (and, apart, ingest tokens) per client address and window; 0 turns it off. */
+  authFailureLimit: number;
+  /** AUTH_FAILURE_WINDOW_SECONDS: the window of that budget. */
+  authFailureWindowSeconds: number;
 }
 
 export const DEFAULT_REJECTIONS_KEPT = 1000;
@@ -71,6 +85,15 @@ export function parseTrustProxy(raw: string | undefined): boolean | number | str
 /** A configuration or environment the service cannot start with; its message says what to do. */
 export class StartupError extends Error {}
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new StartupError(`${name} must be one of ${allowed.join(', ')}; got "${raw}"`);
+  return raw as T;
+}
+
 function intFromEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -92,7 +115,8 @@ export function loadConfig(): Config {
     dataDir: path.resolve(process.env.DATA_DIR ?? '.data'),
     embeddedPostgresPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
     databasePoolSize: intFromEnv('DATABASE_POOL_SIZE', 10),
-    logLevel: process.env.LOG_LEVEL ?? 'info',
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS) ?? 'info',
+    logFormat: oneOf('LOG_FORMAT', ['json', 'pretty'] as const),
     redisUrl: process.env.REDIS_URL || undefined,
     secretEncryptionKey: process.env.SECRET_ENCRYPTION_KEY || undefined,
     secretEncryptionOldKeys: (process.env.SECRET_ENCRYPTION_OLD_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean),
@@ -105,6 +129,8 @@ export function loadConfig(): Config {
       ingestBodyLimitBytes: intFromEnv('INGEST_BODY_LIMIT_BYTES', 1024 * 1024),
       apiRateLimitPerMinute: intFromEnv('API_RATE_LIMIT_PER_MINUTE', 600, 0),
       ingestRateLimitPerMinute: intFromEnv('INGEST_RATE_LIMIT_PER_MINUTE', 6000, 0),
+      authFailureLimit: intFromEnv('AUTH_FAILURE_LIMIT', 30, 0),
+      authFailureWindowSeconds: intFromEnv('AUTH_FAILURE_WINDOW_SECONDS', 300),
     },
     sweeper: {
       intervalMs: intFromEnv('SWEEP_INTERVAL_MS', 60_000, 0),
@@ -112,6 +138,10 @@ export function loadConfig(): Config {
       batchSize: intFromEnv('SWEEP_BATCH_SIZE', 1000),
       rejectionsKept: intFromEnv('REJECTIONS_KEPT_PER_ENDPOINT', DEFAULT_REJECTIONS_KEPT),
       ...(process.env.DEFAULT_RETENTION_DAYS && { defaultRetentionDays: intFromEnv('DEFAULT_RETENTION_DAYS', 1) }),
+    },
+    metrics: {
+      port: process.env.METRICS_PORT ? intFromEnv('METRICS_PORT', 0, 0) : undefined,
+      host: process.env.METRICS_HOST || '127.0.0.1',
     },
   };
 }

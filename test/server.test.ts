@@ -111,7 +111,8 @@ it('exits 1 saying so when its port is taken, instead of exiting 0 unheard', asy
       PORT: String(takenPort),
     });
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain(`cannot listen on port ${takenPort}`);
+    expect(result.stderr).toContain(`cannot listen on port ${takenPort} (PORT)`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
   } finally {
     taken.close();
   }

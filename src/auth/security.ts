@@ -3,6 +3,7 @@ import type { Database } from '../db/prisma';
 import type { RateLimiter } from '../http/rate-limit';
 import { findLiveApiKey } from '../projects/repository';
 import { hashApiKey } from './api-keys';
+import type { FailedAuthGuard } from './failed-auth';
 import { bearerCredential } from './secrets';
 
 /**
@@ -20,14 +21,17 @@ export async function guarded(req: Request, check: () => Promise<boolean>): Prom
 
 /**
  * The security handler for the spec's `ApiKeyAuth` scheme: false (401) for a missing, unknown or
- * revoked key; then one request of the key's budget is spent.
+ * revoked key, and a 429 without looking the key up while the client's address has failed too
+ * often (see failed-auth.ts); then one request of the key's budget is spent.
  */
-export function apiKeyAuth(db: Database, limiter: RateLimiter) {
+export function apiKeyAuth(db: Database, limiter: RateLimiter, failedAuth: FailedAuthGuard) {
   return (req: Request): Promise<boolean> =>
     guarded(req, async () => {
       const key = bearerCredential(req.headers.authorization);
+      // No key guesses nothing and costs no look-up: it is not counted as a failed attempt.
       if (!key) return false;
-      const found = await findLiveApiKey(db, hashApiKey(key));
+      const keyHash = hashApiKey(key);
+      const found = await failedAuth.attempt(req.ip ?? req.socket.remoteAddress ?? '', keyHash, () => findLiveApiKey(db, keyHash));
       if (!found) return false;
       await limiter.consume(found.apiKeyId);
       req.auth = found;

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/client';
 
 export type Database = PrismaClient;
@@ -19,7 +20,7 @@ export function createPrismaClient(
   connectionString: string,
   { poolSize = 10, statementTimeoutMs = STATEMENT_TIMEOUT_MS, onQuery }: DatabaseOptions = {},
 ): Database {
-  const adapter = new PrismaPg({
+  const pool = new pg.Pool({
     connectionString,
     max: poolSize,
     // Bounded waits: while the database is unreachable or stuck, requests fail in seconds
@@ -30,8 +31,23 @@ export function createPrismaClient(
     // (tens of ms) than it could save.
     options: '-c jit=off',
   });
-  if (!onQuery) return new PrismaClient({ adapter });
+  // Made here rather than by the adapter so that the pool's gauges can read it; the adapter still
+  // ends it on $disconnect, as it ends a pool it made.
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  if (!onQuery) return withPool(new PrismaClient({ adapter }), pool);
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (event) => onQuery(event.query));
-  return client;
+  return withPool(client, pool);
+}
+
+const pools = new WeakMap<Database, pg.Pool>();
+
+function withPool(db: Database, pool: pg.Pool): Database {
+  pools.set(db, pool);
+  return db;
+}
+
+/** The connection pool under a client made by createPrismaClient. */
+export function poolOf(db: Database): pg.Pool | undefined {
+  return pools.get(db);
 }

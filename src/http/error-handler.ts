@@ -1,5 +1,4 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from 'pino';
 import { AppError } from './errors';
 import { redactIngestToken } from './redact';
 import { meta } from './request-id';
@@ -91,23 +90,23 @@ function toAppError(error: unknown): AppError | undefined {
 }
 
 /** The one place every failure becomes the error envelope the spec declares. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
-    if (res.headersSent) return next(error);
-    const status = (error as HttpLikeError | undefined)?.status;
-    // A security handler's own verdict (e.g. rate limited) reaches us only as a message.
-    const cause = req.authFailure instanceof AppError ? req.authFailure : undefined;
-    // A body that could not be parsed also fails schema validation; the parse error is the cause.
-    let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error);
-    if (!appError && (status === 404 || status === 405)) appError = noRoute(req);
-    if (!appError) {
-      (req.log ?? logger).error({ err: error, cause: req.authFailure, requestId: req.id }, 'request failed');
-      appError = new AppError(500, 'INTERNAL_ERROR', 'An internal error occurred');
-    }
-    res.set(appError.headers);
-    res.status(appError.status).json({ error: { code: appError.code, message: appError.message }, meta: meta(req) });
-  };
-}
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) return next(error);
+  const status = (error as HttpLikeError | undefined)?.status;
+  // A security handler's own verdict (e.g. rate limited) reaches us only as a message.
+  const cause = req.authFailure instanceof AppError ? req.authFailure : undefined;
+  // A body that could not be parsed also fails schema validation; the parse error is the cause.
+  let appError = cause ?? toAppError(req.bodyError && status === 400 ? req.bodyError : error);
+  if (!appError && (status === 404 || status === 405)) appError = noRoute(req);
+  if (!appError) {
+    // The request's own log line (http/request-log.ts) tells it, at error level with the stack.
+    const failure = req.authFailure ?? error;
+    res.err = failure instanceof Error ? failure : new Error(String(failure));
+    appError = new AppError(500, 'INTERNAL_ERROR', 'An internal error occurred');
+  }
+  res.set(appError.headers);
+  res.status(appError.status).json({ error: { code: appError.code, message: appError.message }, meta: meta(req) });
+};
 
 export function noRoute(req: { method: string; path: string }): AppError {
   return new AppError(404, 'NOT_FOUND', `no route for ${req.method} ${redactIngestToken(req.path)}`);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type IRateLimiterOptions, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from './errors';
 
 export interface RateLimiter {
@@ -16,18 +16,14 @@ export const unlimited: RateLimiter = { consume: async () => undefined };
  */
 export function createRateLimiter(perMinute: number, keyPrefix: string, redis?: Redis): RateLimiter {
   if (perMinute <= 0) return unlimited;
-  const options = { points: perMinute, duration: 60, keyPrefix: `pull-events:${keyPrefix}` };
-  const memory = new RateLimiterMemory(options);
-  const limiter: RateLimiterAbstract = redis
-    ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory })
-    : memory;
+  const limiter = limiterStore({ points: perMinute, duration: 60, keyPrefix: `pull-events:${keyPrefix}` }, redis);
   return {
     async consume(key) {
       try {
         await limiter.consume(key);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        const retryAfter = retryAfterSeconds(rejection);
         throw new AppError(
           429,
           'RATE_LIMITED',
@@ -37,4 +33,18 @@ export function createRateLimiter(perMinute: number, keyPrefix: string, redis?: 
       }
     },
   };
+}
+
+/**
+ * Where a budget is counted: in Redis when given, shared by every replica using it; while Redis
+ * does not answer, in this process's memory rather than failing requests.
+ */
+export function limiterStore(options: IRateLimiterOptions, redis?: Redis): RateLimiterAbstract {
+  const memory = new RateLimiterMemory(options);
+  return redis ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory }) : memory;
+}
+
+/** A rejection's wait in whole seconds for Retry-After, at least 1. */
+export function retryAfterSeconds(rejection: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
 }

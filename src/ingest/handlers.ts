@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseContentType } from 'content-type';
 import type { Request, RequestHandler, Response } from 'express';
 import getRawBody from 'raw-body';
+import type { components } from '../../generated/openapi';
 import type { SecretBox } from '../auth/encryption';
+import type { FailedAuthGuard } from '../auth/failed-auth';
 import { sha256Hex } from '../auth/secrets';
 import type { Database } from '../db/prisma';
 import { noRoute } from '../http/error-handler';
@@ -10,6 +12,7 @@ import { AppError } from '../http/errors';
 import type { RateLimiter } from '../http/rate-limit';
 import { tagOperation } from '../http/operation';
 import { meta } from '../http/request-id';
+import type { Telemetry, WebhookRefusal } from '../telemetry/registry';
 import { EndpointCache } from './endpoint-cache';
 import { eventTypeOf } from './event-type';
 import { storedHeaders, storedQuery } from './headers';
@@ -20,9 +23,12 @@ export interface IngestOptions {
   db: Database;
   box: SecretBox;
   limiter: RateLimiter;
+  /** Counts unknown tokens per sender address; over budget, a token not known good is refused unlooked-up. */
+  failedAuth: FailedAuthGuard;
   bodyLimitBytes: number;
   /** Called once a new event is committed (long polling's wake-up). */
   onStored?: (endpointId: string) => void;
+  telemetry: Telemetry;
 }
 
 // ignoreBOM keeps a byte order mark in the text, where JSON.parse refuses it: such a body is not
@@ -77,7 +83,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 /** A webhook the endpoint's settings refuse; recorded in its rejections once they are known to be current. */
 class Refusal {
   constructor(
-    readonly reason: string,
+    readonly reason: components['schemas']['RejectionReason'],
     readonly error: AppError,
     /** The body's length once it was read. */
     readonly sizeBytes?: number,
@@ -93,13 +99,16 @@ type Outcome = { kind: 'refused'; refusal: Refusal; body?: Buffer } | { kind: 's
  * need it. A verdict reached on a cached endpoint that is not "stored" is reached again on a fresh
  * look-up before it is answered; every refusal of a known endpoint is recorded in its rejections.
  */
-export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: IngestOptions): RequestHandler {
+export function ingestHandler({ db, box, limiter, failedAuth, bodyLimitBytes, onStored, telemetry }: IngestOptions): RequestHandler {
   const cache = new EndpointCache();
+  const refused = (reason: WebhookRefusal) => telemetry.webhooksRejected.inc({ reason });
 
   const lookUp = async (req: Request, tokenHash: string): Promise<IngestEndpointRow> => {
-    const endpoint = await findEndpointByToken(db, tokenHash);
+    const sender = req.ip ?? req.socket.remoteAddress ?? '';
+    const endpoint = await failedAuth.attempt(sender, tokenHash, () => findEndpointByToken(db, tokenHash));
     if (!endpoint) {
       cache.delete(tokenHash);
+      refused('unknown_token');
       req.log?.info({ ingestRefusal: 'unknown_token' }, 'ingest refused: no live endpoint has this token');
       throw unauthorized();
     }
@@ -156,7 +165,10 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: In
       processingMs: Math.round(performance.now() - arrived),
     });
     if (outcome.kind === 'changed') return { kind: 'stale', body };
-    if (outcome.kind !== 'duplicate') onStored?.(endpoint.id);
+    if (outcome.kind !== 'duplicate') {
+      telemetry.events.ingested.inc();
+      onStored?.(endpoint.id);
+    }
     answer(req, res, endpoint.ingest_response_code, outcome.id, outcome.receivedAt, outcome.kind === 'duplicate');
     return { kind: 'answered' };
   };
@@ -198,8 +210,11 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: In
     if (outcome.kind === 'stale') {
       // Changed between the fresh look-up and the store: paused, deleted or its token rotated out.
       cache.delete(tokenHash);
-      throw (await findEndpointByToken(db, tokenHash))?.paused ? paused() : unauthorized();
+      const isPaused = (await findEndpointByToken(db, tokenHash))?.paused === true;
+      refused(isPaused ? 'paused' : 'unknown_token');
+      throw isPaused ? paused() : unauthorized();
     }
+    refused(outcome.refusal.reason);
     await record(req, res, endpoint, outcome.refusal);
     throw outcome.refusal.error;
   };
@@ -210,7 +225,11 @@ export function ingestHandler({ db, box, limiter, bodyLimitBytes, onStored }: In
     const token = req.method === 'POST' ? INGEST_PATH.exec(req.path)?.[1] : undefined;
     if (token === undefined) return next(noRoute({ method: req.method, path: `${req.baseUrl}${req.path}` }));
     tagOperation(req, INGEST_OPERATION);
-    return handle(req, res, token);
+    return handle(req, res, token).catch((error: unknown) => {
+      // Over the endpoint's budget, or the sender's budget of failed tokens.
+      if (error instanceof AppError && error.status === 429) refused('rate_limited');
+      throw error;
+    });
   };
 }
 

@@ -4,10 +4,11 @@ import { AppError } from '../http/errors';
 import { hasBody } from '../http/json-body';
 import { meta } from '../http/request-id';
 import { authOf, type OperationRequest, type OperationResponse } from '../http/types';
+import type { Telemetry } from '../telemetry/registry';
 import { deleteEventsBatch } from './delete-batch';
 import { acknowledgeEvents, deleteAllEvents, deleteEvent, getEvent, getEventPayload, listEndpointEvents } from './events';
 
-export function pullEventsHandlers(db: Database) {
+export function pullEventsHandlers(db: Database, { events: counted }: Telemetry) {
   return {
     async listPullEvents(req: OperationRequest<'listPullEvents'>, res: OperationResponse<'listPullEvents'>) {
       const { query } = req;
@@ -26,7 +27,9 @@ export function pullEventsHandlers(db: Database) {
 
     async getPullEvent(req: OperationRequest<'getPullEvent'>, res: Response) {
       const { id, event_id } = req.params;
-      const { event, payloadJson } = await getEvent(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), req.query.preview ?? false);
+      const preview = req.query.preview ?? false;
+      const { event, payloadJson } = await getEvent(db, authOf(req).projectId, id.toLowerCase(), event_id.toLowerCase(), preview);
+      if (!preview) counted.fetched.inc();
       // The payload is placed in the answer as the text it was received as, never re-serialised.
       const data = JSON.stringify(event);
       res
@@ -47,6 +50,7 @@ export function pullEventsHandlers(db: Database) {
 
     async ackPullEvents(req: OperationRequest<'ackPullEvents'>, res: OperationResponse<'ackPullEvents'>) {
       const acknowledged = await acknowledgeEvents(db, authOf(req).projectId, req.params.id.toLowerCase(), req.body.event_ids);
+      counted.acked.inc(acknowledged);
       res.status(200).json({ data: { acknowledged }, meta: meta(req) });
     },
 
@@ -54,6 +58,7 @@ export function pullEventsHandlers(db: Database) {
       const { projectId, apiKeyId } = authOf(req);
       const { id, event_id } = req.params;
       const data = await deleteEvent(db, projectId, apiKeyId, id.toLowerCase(), event_id.toLowerCase());
+      if (!data.already_deleted) counted.deleted.inc();
       res.status(200).json({ data, meta: meta(req) });
     },
 
@@ -65,6 +70,7 @@ export function pullEventsHandlers(db: Database) {
         apiKeyId,
         messageIds: req.body.message_ids,
       });
+      counted.deleted.inc(data.deleted_count);
       res.status(200).json({ data, meta: meta(req) });
     },
 
@@ -80,6 +86,7 @@ export function pullEventsHandlers(db: Database) {
         receivedBefore: query.received_before,
         limit: query.limit ?? 1000,
       });
+      counted.deleted.inc(data.deleted);
       res.status(200).json({ data, meta: meta(req) });
     },
   };

@@ -3,6 +3,7 @@ import type { components } from '../../generated/openapi';
 import type { Database } from '../db/prisma';
 import { meta } from '../http/request-id';
 import { authOf, type OperationRequest, type OperationResponse } from '../http/types';
+import { countLeaseOutcomes, type Telemetry } from '../telemetry/registry';
 import { applyToLeases, receiveEvents, redriveEvents, replayEvents } from './leases';
 import type { Wakeups } from './wakeups';
 
@@ -13,7 +14,7 @@ const scopeOf = (req: Pick<Request<{ id: string }>, 'auth' | 'params'>) => ({
   endpointId: req.params.id.toLowerCase(),
 });
 
-export function leaseHandlers(db: Database, wakeups: Wakeups) {
+export function leaseHandlers(db: Database, wakeups: Wakeups, telemetry: Telemetry) {
   return {
     async receivePullEvents(req: OperationRequest<'receivePullEvents'>, res: Response) {
       const body = req.body ?? {};
@@ -31,7 +32,10 @@ export function leaseHandlers(db: Database, wakeups: Wakeups) {
           eventType: body.event_type,
         },
         gone.signal,
+        telemetry,
       );
+      telemetry.events.fetched.inc(events.length);
+      telemetry.events.redelivered.inc(events.filter(({ event }) => event.delivery_count > 1).length);
       if (res.destroyed) return;
       // Each payload is placed in the answer as the text it was received as, never re-serialised.
       const items = events.map(({ event, payloadJson, lease }) => {
@@ -46,6 +50,8 @@ export function leaseHandlers(db: Database, wakeups: Wakeups) {
 
     async ackPullEventLeases(req: OperationRequest<'ackPullEventLeases'>, res: OperationResponse<'ackPullEventLeases'>) {
       const { results, counts } = await applyToLeases(db, wakeups, scopeOf(req), req.body.lease_ids, { kind: 'ack' });
+      countLeaseOutcomes(telemetry, 'ack', counts);
+      telemetry.events.acked.inc(counts.acked);
       res.status(200).json({
         data: {
           results: results as Schemas['LeaseAckResult'][],
@@ -63,6 +69,7 @@ export function leaseHandlers(db: Database, wakeups: Wakeups) {
         kind: 'extend',
         leaseSeconds: req.body.lease_seconds,
       });
+      countLeaseOutcomes(telemetry, 'extend', counts);
       res.status(200).json({
         data: {
           results: results as Schemas['LeaseExtendResult'][],
@@ -79,6 +86,7 @@ export function leaseHandlers(db: Database, wakeups: Wakeups) {
         kind: 'release',
         delaySeconds: req.body.delay_seconds ?? 0,
       });
+      countLeaseOutcomes(telemetry, 'release', counts);
       res.status(200).json({
         data: {
           results: results as Schemas['LeaseReleaseResult'][],

@@ -1,6 +1,7 @@
 import type { components } from '../../generated/openapi';
 import type { Database } from '../db/prisma';
 import { AppError } from '../http/errors';
+import type { Telemetry } from '../telemetry/registry';
 import { requireEndpoint } from '../pull-endpoints/endpoints';
 import { timeRange, toEventView, type EventView } from './events';
 import {
@@ -68,6 +69,7 @@ export async function receiveEvents(
   scope: { projectId: string; endpointId: string },
   request: ReceiveRequest,
   signal: AbortSignal,
+  telemetry: Pick<Telemetry, 'events'>,
 ): Promise<LeasedEventView[]> {
   const deadline = Date.now() + request.waitSeconds * 1000;
   const command = {
@@ -83,6 +85,7 @@ export async function receiveEvents(
     try {
       const outcome = await receive(db, command);
       if (!outcome.endpointFound) throw AppError.endpointNotFound();
+      telemetry.events.deadLettered.inc(outcome.deadLettered);
       if (outcome.leased.length > 0) return outcome.leased.map(toLeasedView);
       // Every candidate was dead-lettered (they leave the receivable index): look again at once.
       if (outcome.deadLettered > 0) continue;

@@ -72,3 +72,34 @@ export async function expireEvents(db: Database, endpoint: Pick<SweepEndpoint, '
 export function eraseEndpointPayloads(db: Database, endpointId: string, limit: number) {
   return sweepBatch(db, endpointId, Prisma.sql`true`, ERASE, Prisma.sql`id`, limit);
 }
+
+/**
+ * Seconds since the oldest payload still awaiting erasure was deleted (its event, or its whole
+ * endpoint), by the database's clock; null when none awaits. One probe of pull_events_sweep_idx per
+ * endpoint, and a second for a deleted one. Both order by the constant payload_erased_at: the index
+ * order then serves the ORDER BY, so a probe reads one entry, where the planner would otherwise sort
+ * the endpoint's whole backlog (the first) or walk the table until a row matches (the second).
+ */
+export const oldestUnerasedPayloadSql = Prisma.sql`
+  SELECT extract(epoch FROM now() - min(w.at))::float8 AS age_seconds
+  FROM pull_endpoints p
+  CROSS JOIN LATERAL (
+    (SELECT e.deleted_at AS at FROM pull_events e
+     WHERE e.pull_endpoint_id = p.id AND e.payload_erased_at IS NULL AND e.deleted_at IS NOT NULL
+     ORDER BY e.payload_erased_at, e.deleted_at
+     LIMIT 1)
+    UNION ALL
+    (SELECT p.deleted_at FROM pull_events e
+     WHERE p.deleted_at IS NOT NULL AND e.pull_endpoint_id = p.id AND e.payload_erased_at IS NULL
+     ORDER BY e.payload_erased_at
+     LIMIT 1)
+  ) w`;
+
+/** The sweeper's lag in seconds (0 when nothing awaits erasure); `timeoutMs` bounds the statement on the server. */
+export async function oldestUnerasedPayloadAge(db: Database, timeoutMs: number): Promise<number> {
+  const [, [row]] = await db.$transaction([
+    db.$queryRaw`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`,
+    db.$queryRaw<{ age_seconds: number | null }[]>(oldestUnerasedPayloadSql),
+  ]);
+  return Math.max(0, row?.age_seconds ?? 0);
+}

@@ -4,6 +4,7 @@ import type { Logger } from '../http/logger';
 import { pruneFacts } from '../metrics/repository';
 import { lowestEventIdAt } from '../pull-events/ids';
 import { trimRejections } from '../rejections/repository';
+import type { Telemetry } from '../telemetry/registry';
 import { endpointsPage, eraseDeletedPayloads, eraseEndpointPayloads, expireEvents } from './repository';
 
 const DAY_MS = 86_400_000;
@@ -70,16 +71,22 @@ export async function sweep(
   }
 }
 
-/** Sweeps every `intervalMs` inside the service; a pass never overlaps the previous one. */
-export function startSweeper(db: Database, settings: SweeperSettings, logger: Logger) {
+/** Sweeps every `intervalMs` inside the service; a pass never overlaps the previous one. Counted in `telemetry` when given. */
+export function startSweeper(db: Database, settings: SweeperSettings, logger: Logger, telemetry?: Pick<Telemetry, 'sweeper'>) {
   let running: Promise<void> | undefined;
   const run = () => {
     if (running) return;
     running = sweep(db, settings)
       .then((result) => {
+        telemetry?.sweeper.runs.inc({ outcome: 'ok' });
+        telemetry?.sweeper.erased.inc(result.erased);
+        telemetry?.sweeper.expired.inc(result.expired);
         if (result.erased || result.expired || result.rejectionsTrimmed || result.metricsPruned) logger.info({ sweep: result }, 'sweeper erased payloads');
       })
-      .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
+      .catch((error: unknown) => {
+        telemetry?.sweeper.runs.inc({ outcome: 'failed' });
+        logger.error({ err: error }, 'sweep failed');
+      })
       .finally(() => {
         running = undefined;
       });

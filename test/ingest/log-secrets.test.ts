@@ -50,7 +50,8 @@ it('logs no ingest token, HMAC secret or static token at debug level, whatever t
   secrets.push(tokenValue);
 
   const log = lines.join('');
-  expect(log).toContain('"url":"/pull/[redacted]');
+  expect(log).toContain('"route":"/pull/{token}"');
+  expect(log).not.toContain('"url"');
   expect(lines.length).toBeGreaterThanOrEqual(30);
   for (const secret of secrets) expect(log).not.toContain(secret);
 });

@@ -16,11 +16,19 @@ interface Started {
   output: () => string;
   port: number;
   postgresPort: number;
+  metricsPort: number;
 }
 
 async function npmStart(): Promise<Started> {
-  const [port, postgresPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(postgresPort), LOG_LEVEL: 'info' };
+  const [port, postgresPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    EMBEDDED_PG_PORT: String(postgresPort),
+    METRICS_PORT: String(metricsPort),
+    LOG_LEVEL: 'info',
+  };
   delete env.DATABASE_URL;
   delete env.SECRET_ENCRYPTION_KEY;
   const child = spawn('npm', ['start'], { cwd: ROOT, env });
@@ -29,7 +37,7 @@ async function npmStart(): Promise<Started> {
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`))));
   await Promise.race([waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 'npm start to answer /healthz'), exited]);
-  return { child, output: () => output, port, postgresPort };
+  return { child, output: () => output, port, postgresPort, metricsPort };
 }
 
 /** Every process below `pid`, read from /proc. */
@@ -92,6 +100,9 @@ it.each(['SIGTERM', 'SIGINT'] as const)('on %s to the npm process, the service a
   // npm -> the service (exec'd by the script's shell) -> postgres and its workers.
   expect(tree.length).toBeGreaterThanOrEqual(3);
   expect(await accepts(started.postgresPort)).toBe(true);
+  // A supervisor's scrape: the probe it just made is counted, on the loopback-only metrics port.
+  const scrape = await (await fetch(`http://127.0.0.1:${started.metricsPort}/metrics`)).text();
+  expect(scrape).toMatch(/^http_requests_total\{operation="getHealth",status="200"\} [1-9]/m);
 
   const { code, left } = await stopWith(signal, started);
 
@@ -99,6 +110,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('on %s to the npm process, the service a
   expect(left).toEqual([]);
   expect(await accepts(started.port)).toBe(false);
   expect(await accepts(started.postgresPort)).toBe(false);
+  expect(await accepts(started.metricsPort)).toBe(false);
   expect(started.output()).toContain(`"signal":"${signal}"`);
 });
 

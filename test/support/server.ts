@@ -6,12 +6,15 @@ import { createSecretBox, parseEncryptionKey, type SecretBox } from '../../src/a
 import type { HttpSettings } from '../../src/config';
 import { createPullEventsClient, type PullEventsClient } from '../../src/client';
 import { createPrismaClient, type Database } from '../../src/db/prisma';
+import { telemetryOf, type Telemetry } from '../../src/telemetry/registry';
 import { contract } from './contract';
 import { capturingLogger, expectNoSecretsIn } from './log-scan';
 
 export interface TestServer {
   baseUrl: string;
   db: Database;
+  /** The app's Prometheus metrics. */
+  telemetry: Telemetry;
   /** A typed client whose every response is checked against openapi.yaml; it never retries (a 429 comes back). */
   client(apiKey?: string): PullEventsClient;
   close(): Promise<void>;
@@ -46,6 +49,8 @@ export async function startTestServer(
     ingestBodyLimitBytes: 1024 * 1024,
     apiRateLimitPerMinute: 0,
     ingestRateLimitPerMinute: 0,
+    authFailureLimit: 0,
+    authFailureWindowSeconds: 300,
     ...options,
     db,
   });
@@ -55,6 +60,7 @@ export async function startTestServer(
   return {
     baseUrl,
     db,
+    telemetry: telemetryOf(app),
     client: (apiKey) =>
       createPullEventsClient({ baseUrl, ...(apiKey ? { apiKey } : {}), middleware: [contract.middleware()], retries: 0 }),
     async close() {
