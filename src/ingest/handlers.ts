@@ -109,7 +109,7 @@ export function ingestHandler({ db, box, limiter, failedAuth, bodyLimitBytes, on
     if (!endpoint) {
       cache.delete(tokenHash);
       refused('unknown_token');
-      req.log?.info({ ingestRefusal: 'unknown_token' }, 'ingest refused: no live endpoint has this token');
+      req.log?.debug({ ingestRefusal: 'unknown_token' }, 'ingest refused: no live endpoint has this token');
       throw unauthorized();
     }
     cache.set(tokenHash, endpoint);

@@ -146,10 +146,11 @@ describe('GET /metrics', () => {
   });
 
   it('reports the age of the oldest deleted payload the sweeper has not erased', () => {
-    // Other test files share the database: their deletions can only be younger than ten days.
+    // Other test files share the database and backdate deletions of their own, further back at
+    // times: only the lower bound is this file's. sweeper-lag.test.ts, on a database of its own,
+    // checks the age exactly.
     const age = valueOf('pull_events_sweeper_oldest_unerased_payload_age_seconds')!;
     expect(age).toBeGreaterThanOrEqual(10 * DAY_SECONDS - 60);
-    expect(age).toBeLessThan(11 * DAY_SECONDS);
     expect(valueOf('pull_events_metrics_collect_errors_total')).toBe(0);
   });
 
