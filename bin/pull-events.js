@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// The `pull-events` command: runs the TypeScript CLI through tsx, wherever it is called from.
+// The `pull-events` command: the compiled CLI, run in this process (no tsx, no child process), so
+// that `serve`'s service gets the signals sent to this process and its exit status is ours.
+const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
 
-const tsx = require.resolve('tsx/cli', { paths: [__dirname] });
-const cli = path.join(__dirname, '..', 'src', 'cli', 'index.ts');
-const result = spawnSync(process.execPath, [tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'build', 'src', 'cli', 'index.js');
+if (!fs.existsSync(cli)) {
+  console.error(`pull-events: ${cli} is missing; run \`npm run build\` in ${root} first`);
+  process.exit(1);
+}
+require(cli).run(process.argv);

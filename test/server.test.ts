@@ -49,7 +49,7 @@ it('starts on an embedded database, hands out a dev key once, and answers a batc
     // The CLI joins the embedded database the running service uses.
     const created = await runTs('src/cli/index.ts', ['endpoint', 'create', '--project', projectId, '--name', 'demo', '--json'], env);
     expect(created.code).toBe(0);
-    const endpointId = JSON.parse(created.stdout).endpoint_id as string;
+    const endpointId = JSON.parse(created.stdout).id as string;
     const seeded = await runTs('src/cli/index.ts', ['events', 'seed', '--endpoint', endpointId, '--count', '3', '--json'], env);
     const ids = JSON.parse(seeded.stdout).event_ids as string[];
 

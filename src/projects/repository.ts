@@ -59,3 +59,20 @@ export async function countProjects(db: Database): Promise<number> {
 export async function projectExists(db: Database, id: string): Promise<boolean> {
   return (await db.project.count({ where: { id } })) > 0;
 }
+
+/** Every project, oldest first (ids are UUIDv7: id order is creation order). */
+export async function listProjects(db: Database) {
+  return db.project.findMany({ orderBy: { id: 'asc' } });
+}
+
+/** What may be shown of an API key: never its hash. */
+const apiKeyListing = { id: true, projectId: true, keyPrefix: true, createdAt: true, revokedAt: true } as const;
+
+/** A project's API keys, revoked ones too, oldest first. */
+export async function listApiKeys(db: Database, projectId: string) {
+  return db.apiKey.findMany({ where: { projectId }, orderBy: { id: 'asc' }, select: apiKeyListing });
+}
+
+export async function findApiKey(db: Database, id: string) {
+  return db.apiKey.findUnique({ where: { id }, select: apiKeyListing });
+}

@@ -116,3 +116,8 @@ export async function countEventsByStatus(db: Database, endpointId: string): Pro
   }
   return counts;
 }
+
+/** Whether a live endpoint has this id, whichever project owns it (the CLI works across projects). */
+export async function pullEndpointExists(db: Database, id: string): Promise<boolean> {
+  return (await db.pullEndpoint.count({ where: { id, deletedAt: null } })) > 0;
+}

@@ -197,8 +197,8 @@ it('runs once from the CLI with --json', async () => {
   expect(JSON.parse(result.stdout)).toEqual({
     erased: expect.any(Number),
     expired: expect.any(Number),
-    rejectionsTrimmed: expect.any(Number),
-    metricsPruned: expect.any(Number),
+    rejections_trimmed: expect.any(Number),
+    metrics_pruned: expect.any(Number),
   });
   expect((await rowsOf(endpointId))[0]!.payloadErasedAt).not.toBeNull();
 });
