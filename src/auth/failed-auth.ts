@@ -61,30 +61,46 @@ export function createFailedAuthGuard({ limit, windowSeconds, kind, redis }: Fai
     }
   };
 
-  return {
-    async attempt<T>(ip: string, credentialHash: string, lookUp: () => Promise<T>): Promise<T> {
-      const address = addressOf(ip);
-      const reserved = knownGood.isLocal(credentialHash) ? false : await reserve(address, credentialHash);
-      let found: T;
-      try {
-        found = await lookUp();
-      } catch (error) {
-        // A look-up that could not be made is no failed attempt.
-        if (reserved) await failures.reward(address);
-        throw error;
-      }
-      if (found) {
-        if (reserved) await failures.reward(address);
-        await knownGood.add(credentialHash);
-        return found;
-      }
-      knownGood.forget(credentialHash);
-      const failure = `${address} ${credentialHash}`;
-      const repeated = recentFailures.seenAt(failure) !== undefined;
-      recentFailures.mark(failure);
-      if (reserved && repeated) await failures.reward(address);
-      if (!reserved && !repeated) await failures.penalty(address);
+  const attemptOnce = async <T>(address: string, credentialHash: string, lookUp: () => Promise<T>): Promise<T> => {
+    const reserved = knownGood.isLocal(credentialHash) ? false : await reserve(address, credentialHash);
+    let found: T;
+    try {
+      found = await lookUp();
+    } catch (error) {
+      // A look-up that could not be made is no failed attempt.
+      if (reserved) await failures.reward(address);
+      throw error;
+    }
+    if (found) {
+      if (reserved) await failures.reward(address);
+      await knownGood.add(credentialHash);
       return found;
+    }
+    knownGood.forget(credentialHash);
+    const failure = `${address} ${credentialHash}`;
+    const repeated = recentFailures.seenAt(failure) !== undefined;
+    recentFailures.mark(failure);
+    if (reserved && repeated) await failures.reward(address);
+    if (!reserved && !repeated) await failures.penalty(address);
+    return found;
+  };
+
+  /**
+   * A client's first burst with a key new to this process (200 long polls at start-up) would
+   * otherwise reserve a point per request before the first look-up answers, and find itself over
+   * budget with a valid key: requests with the same credential from the same address share one
+   * look-up, and its verdict.
+   */
+  const inFlight = new Map<string, Promise<unknown>>();
+  return {
+    attempt<T>(ip: string, credentialHash: string, lookUp: () => Promise<T>): Promise<T> {
+      const address = addressOf(ip);
+      const key = `${address} ${credentialHash}`;
+      const pending = inFlight.get(key) as Promise<T> | undefined;
+      if (pending) return pending;
+      const attempt = attemptOnce(address, credentialHash, lookUp).finally(() => inFlight.delete(key));
+      inFlight.set(key, attempt);
+      return attempt;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { createFailedAuthGuard } from '../../src/auth/failed-auth';
 import { randomSecret } from '../../src/auth/secrets';
 import { createPrismaClient } from '../../src/db/prisma';
 import { buildApiKey, buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
@@ -79,6 +80,26 @@ describe('API keys', () => {
     const statuses = answers.map(({ response }) => response.status).sort();
     expect(statuses).toEqual([...Array(LIMIT).fill(401), ...Array(LIMIT * 3).fill(429)]);
     expect(statements.filter((sql) => sql.includes('FROM api_keys'))).toHaveLength(LIMIT);
+  });
+
+  it("answers a burst of a new key's first requests, more than the budget, before its first look-up has answered", async () => {
+    // A worker fleet's first long polls arrive together; on a loaded machine the look-up is slow.
+    const guard = createFailedAuthGuard({ limit: LIMIT, windowSeconds: WINDOW_SECONDS, kind: 'api' });
+    let lookUps = 0;
+    let open!: (found: { id: string }) => void;
+    const gate = new Promise<{ id: string }>((resolve) => (open = resolve));
+    const slowLookUp = () => {
+      lookUps += 1;
+      return gate;
+    };
+    const address = nextAddress();
+    const burst = Array.from({ length: LIMIT * 20 }, () => guard.attempt(address, 'hash-of-a-valid-key', slowLookUp));
+    // Every attempt has reached its look-up or its refusal before the first look-up answers.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    open({ id: 'the key' });
+    const settled = await Promise.allSettled(burst);
+    expect(settled.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(lookUps).toBe(1);
   });
 
   it('lets a key that authenticated recently through from an address over budget, until it is revoked', async () => {
