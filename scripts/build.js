@@ -37,12 +37,18 @@ function hashOf(files) {
   return hash.digest('hex');
 }
 
+/** The Prisma CLI's version; undefined in a production install (`--omit=dev`), which cannot build. */
 function prismaVersion() {
-  return require(require.resolve('prisma/package.json', { paths: [root] })).version;
+  try {
+    return require(require.resolve('prisma/package.json', { paths: [root] })).version;
+  } catch {
+    return undefined;
+  }
 }
+const prismaCli = prismaVersion();
 
 const current = {
-  prisma: crypto.createHash('sha256').update(fs.readFileSync(path.join(root, 'prisma/schema.prisma'))).update(prismaVersion()).digest('hex'),
+  prisma: crypto.createHash('sha256').update(fs.readFileSync(path.join(root, 'prisma/schema.prisma'))).update(prismaCli ?? '').digest('hex'),
   sources: hashOf(SOURCES.flatMap(filesUnder)),
 };
 let recorded = {};
@@ -53,7 +59,8 @@ try {
 }
 
 const built = fs.existsSync(path.join(root, 'build/src/server.js')) && fs.existsSync(path.join(root, 'build/client/package.json'));
-const prismaFresh = recorded.prisma === current.prisma && fs.existsSync(prismaOutput);
+// Without the Prisma CLI the generated client cannot have changed: the build there is the one to run.
+const prismaFresh = (recorded.prisma === current.prisma || !prismaCli) && fs.existsSync(prismaOutput);
 if (process.argv.includes('--if-stale') && built && prismaFresh && recorded.sources === current.sources) process.exit(0);
 
 const run = (args, quiet) => {
@@ -65,6 +72,10 @@ const run = (args, quiet) => {
   }
 };
 
+if (!prismaCli) {
+  console.error('cannot build: the development dependencies (prisma, typescript) are not installed; run `npm ci` (without --omit=dev) first');
+  process.exit(1);
+}
 console.error(process.argv.includes('--if-stale') ? 'building build/: sources changed since the last build' : 'building build/');
 // Prisma's generate prints a banner on success: shown only when it fails.
 if (!prismaFresh) run([path.join(root, 'scripts/prisma-generate.js')], true);

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPrismaClient } from '../src/db/prisma';
 import { buildProject } from './support/factories';
-import { ROOT, startService, type ServiceProcess } from './support/processes';
+import { ROOT, runProcess, startService, type ServiceProcess } from './support/processes';
 import { testDatabaseUrl } from './support/server';
 
 const db = createPrismaClient(testDatabaseUrl());
@@ -29,18 +28,6 @@ function walkthrough(): string {
   return [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).join('\n');
 }
 
-function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: workDir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 it('answers every call of the README walkthrough with the status its comment promises', async () => {
   const { apiKey } = await buildProject(db);
   let script = walkthrough();
@@ -52,7 +39,7 @@ it('answers every call of the README walkthrough with the status its comment pro
     // `# -> 202` after a call becomes a line saying what was promised, printed after each call's status.
     .replace(/^(.*?)\s+#\s*->\s*(\d{3})\b.*$/gm, '$1; echo "promised $2"');
 
-  const { code, stdout, stderr } = await run(script);
+  const { code, stdout, stderr } = await runProcess('bash', ['-c', script], { cwd: workDir });
 
   expect(stderr).toBe('');
   expect(code).toBe(0);

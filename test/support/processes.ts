@@ -16,8 +16,13 @@ export interface RunResult {
 
 /** Runs a TypeScript entry point of the project through tsx, as `npm run cli` and `npm start` do. */
 export function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runProcess(process.execPath, [...TSX, path.join(ROOT, entry), ...args], { cwd: ROOT, env });
+}
+
+/** Runs a program to its end, collecting what it printed. */
+export function runProcess(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX, path.join(ROOT, entry), ...args], { cwd: ROOT, env });
+    const child = spawn(command, args, options);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
