@@ -40,13 +40,16 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * Applies pending migrations, each in its own transaction, under an advisory lock so that replicas
  * starting together migrate once. Returns the names it applied.
  */
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = readMigrations(dir);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // A host that drops packets fails the start (or the CLI) in seconds rather than hanging it.
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
