@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../src/auth/secrets';
 import { buildEndpointWithToken, buildProject, type TestProject } from '../support/factories';
 import { startTestServer, testSecretBox, type TestServer } from '../support/server';
@@ -216,9 +217,16 @@ describe('rejections', () => {
   });
 
   it('records nothing for an unknown token and answers 404 for another project\'s endpoint', async () => {
-    const before = await server.db.pullEndpointRejection.count();
-    expect((await post('/pull/pes_nobody_has_this_token')).status).toBe(401);
-    expect(await server.db.pullEndpointRejection.count()).toBe(before);
+    // Other test files record rejections meanwhile: this one is told apart by a header of its own.
+    const marker = randomUUID();
+    expect((await post('/pull/pes_nobody_has_this_token', '{}', { 'X-Test-Marker': marker })).status).toBe(401);
+    const marked = (value: string) => server.db.pullEndpointRejection.count({ where: { headers: { path: ['x-test-marker'], equals: value } } });
+    expect(await marked(marker)).toBe(0);
+    // The same look-up finds the marker on a webhook a known endpoint refused.
+    const guarded = await buildEndpointWithToken(server.db, owner.projectId, { verify_static_token: true, token_value: TOKEN_VALUE, token_header_name: 'X-Token' });
+    const refusedMarker = randomUUID();
+    expect((await post(guarded.ingestPath, '{}', { 'X-Test-Marker': refusedMarker })).status).toBe(401);
+    expect(await marked(refusedMarker)).toBe(1);
     const other = await buildEndpointWithToken(server.db, (await buildProject(server.db)).projectId);
     const { response } = await api().GET('/v1/pull-endpoints/{id}/rejections', { params: { path: { id: other.id } } });
     expect(response.status).toBe(404);
