@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { MIGRATIONS_DIR } from '../paths';
+import { parseDatabaseUrl } from './pooler';
 
 export { MIGRATIONS_DIR };
 
-// Any constant shared by every replica: pg_advisory_lock serialises concurrent migrators on it.
+// Any constant shared by every replica: pg_advisory_xact_lock serialises concurrent migrators on it.
 const MIGRATION_LOCK_KEY = 727_146_338;
 
 // The table `prisma migrate deploy` keeps, so that it treats these migrations as applied.
@@ -43,53 +44,74 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
- * Applies pending migrations, each in its own transaction, under an advisory lock so that replicas
- * starting together migrate once. Returns the names it applied.
+ * Applies pending migrations and returns the names it applied. Each runs in its own transaction
+ * that first takes a transaction-scoped advisory lock and reads the history again, so replicas
+ * starting together apply each migration once, and nothing (lock or setting) outlives its
+ * transaction: it works the same through a pooler in transaction mode.
  */
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = readMigrations(dir);
   // A host that drops packets fails the start (or the CLI) in seconds rather than hanging it.
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new pg.Client({
+    connectionString: parseDatabaseUrl(databaseUrl).connectionString,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   await client.connect();
+  const done: string[] = [];
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    // The history table first, on its own: a failing first migration leaves it, empty.
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(CREATE_HISTORY_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
-      `SELECT migration_name, checksum FROM "_prisma_migrations"
-       WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
-    const applied = new Map(rows.map((row) => [row.migration_name, row.checksum]));
-
-    const done: string[] = [];
-    for (const migration of migrations) {
-      const checksum = applied.get(migration.name);
-      if (checksum !== undefined) {
-        if (checksum !== migration.checksum) {
-          throw new Error(
-            `migration ${migration.name} was edited after it was applied; add a new migration instead`,
-          );
-        }
-        continue;
-      }
+    await client.query('COMMIT');
+    for (;;) {
       await client.query('BEGIN');
       try {
-        await client.query(migration.sql);
+        const next = await nextPending(client, migrations);
+        if (!next) {
+          await client.query('COMMIT');
+          return done;
+        }
+        // Behind a pooler the server's default statement timeout applies; an index build may
+        // take longer.
+        await client.query('SET LOCAL statement_timeout = 0');
+        try {
+          await client.query(next.sql);
+        } catch (error) {
+          throw new Error(`migration ${next.name} failed: ${(error as Error).message}`, { cause: error });
+        }
         await client.query(
           `INSERT INTO "_prisma_migrations"
              (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
            VALUES ($1, $2, $3, now(), now(), 1)`,
-          [randomUUID(), migration.checksum, migration.name],
+          [randomUUID(), next.checksum, next.name],
         );
         await client.query('COMMIT');
+        done.push(next.name);
       } catch (error) {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
       }
-      done.push(migration.name);
     }
-    return done;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.end();
   }
+}
+
+/** Under the migration lock: the first migration not applied yet, after checking the applied ones were not edited. */
+async function nextPending(client: pg.Client, migrations: Migration[]): Promise<Migration | undefined> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+  const { rows } = await client.query<{ migration_name: string; checksum: string }>(
+    `SELECT migration_name, checksum FROM "_prisma_migrations"
+     WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  );
+  const applied = new Map(rows.map((row) => [row.migration_name, row.checksum]));
+  for (const migration of migrations) {
+    const checksum = applied.get(migration.name);
+    if (checksum === undefined) return migration;
+    if (checksum !== migration.checksum) {
+      throw new Error(`migration ${migration.name} was edited after it was applied; add a new migration instead`);
+    }
+  }
+  return undefined;
 }

@@ -37,8 +37,8 @@ it('applies every migration once when several replicas migrate at the same momen
   const runs = await Promise.all(Array.from({ length: 4 }, () => migrate(url)));
 
   const migrations = readMigrations();
+  // Each migration was applied by exactly one of them (which one may differ per migration).
   expect(runs.flat().sort()).toEqual(migrations.map((m) => m.name));
-  expect(runs.filter((applied) => applied.length > 0)).toHaveLength(1);
   expect(await history(url)).toEqual(
     migrations.map((m) => ({ migration_name: m.name, checksum: m.checksum, finished: true, applied_steps_count: 1 })),
   );

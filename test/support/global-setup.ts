@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';
 import { adminQuery, withDatabase } from './database';
+import { startPgBouncer } from './pgbouncer';
 
 export interface TestDatabaseState {
   adminUrl: string;
@@ -15,12 +16,17 @@ export interface TestDatabaseState {
 declare global {
   var testDatabaseState: TestDatabaseState | undefined;
   var stopEmbeddedTestDatabase: (() => Promise<void>) | undefined;
+  var stopTestPgBouncer: (() => Promise<void>) | undefined;
 }
 
 /**
  * Tests run on DATABASE_URL's server when it is set, else on an embedded PostgreSQL in a temporary
  * directory. Either way they get a database of their own, created and migrated here and dropped
  * afterwards, so a run never touches data already on the server.
+ *
+ * TEST_PGBOUNCER=1 puts a PgBouncer in transaction mode, started here, between every test's
+ * connections and that database: DATABASE_URL leads through it (`?pgbouncer=true`), and
+ * DATABASE_DIRECT_URL past it, as a deployment behind PgBouncer would set them.
  */
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
@@ -41,7 +47,15 @@ export default async function globalSetup(): Promise<void> {
   }
   const database = `pull_events_test_${process.pid}_${Date.now()}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
-  const url = withDatabase(adminUrl, database);
+  const directUrl = withDatabase(adminUrl, database);
+  let url = directUrl;
+  if (process.env.TEST_PGBOUNCER === '1') {
+    const bouncer = await startPgBouncer(adminUrl);
+    globalThis.stopTestPgBouncer = () => bouncer.stop();
+    url = bouncer.urlFor(database);
+    process.env.DATABASE_DIRECT_URL = directUrl;
+    console.log(`tests connect through PgBouncer (transaction mode) on port ${bouncer.port}`);
+  }
   await migrate(url);
 
   globalThis.testDatabaseState = { adminUrl, database };
