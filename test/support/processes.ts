@@ -103,6 +103,8 @@ export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv =
 export interface ClusterProcess {
   url: string;
   stop(): Promise<void>;
+  /** Stops PostgreSQL as a crash would (`pg_ctl stop -m immediate`): the next start recovers from the WAL. */
+  stopImmediately(): Promise<void>;
 }
 
 /** An embedded PostgreSQL cluster under `dir`, owned by a child process (see embedded-cluster.ts). */
@@ -124,6 +126,11 @@ export async function startClusterProcess(dir: string, port: number): Promise<Cl
     async stop() {
       child.stdin.end('stop\n');
       await exited;
+    },
+    async stopImmediately() {
+      child.stdin.end('stop-immediate\n');
+      const code = await exited;
+      if (code !== 0) throw new Error(`immediate stop failed (${code}): ${output}`);
     },
   };
 }
