@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out DIR]`: measures POST /v1/pull-endpoints/{id}/events/delete-batch
+ * `npm run bench [-- --quick] [-- --out DIR] [-- --partitions N]`: measures POST /v1/pull-endpoints/{id}/events/delete-batch
  * and the ingest URL, POST /pull/<token>, against their floors in one run, prints a table and
  * writes results.json and results.svg (into bench/ unless --out says otherwise).
  *
@@ -25,6 +25,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { hashApiKey } from '../src/auth/api-keys';
+import { MAX_PARTITIONS } from '../src/db/partition';
 import { createPrismaClient } from '../src/db/prisma';
 import { createProject } from '../src/projects/repository';
 import { createSecretBox, generateEncryptionKey, noSecretBox, parseEncryptionKey } from '../src/auth/encryption';
@@ -49,6 +50,8 @@ import {
 
 const QUICK = process.argv.includes('--quick');
 const OUT_DIR = path.resolve(argValue('--out') ?? path.join(__dirname));
+/** `--partitions N`: pull_events hash-partitioned by endpoint into N (src/db/partition.ts), in every database of the run. */
+const PARTITIONS = partitionsArg();
 
 const IDS = 100;
 const SETTINGS = QUICK
@@ -110,6 +113,14 @@ function argValue(flag: string): string | undefined {
   return value;
 }
 
+function partitionsArg(): number | null {
+  const value = argValue('--partitions');
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) throw new Error(`--partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+  return n;
+}
+
 const startedAt = Date.now();
 function log(message: string): void {
   console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}`);
@@ -123,10 +134,10 @@ async function cleanUp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  log(`benchmark${QUICK ? ' --quick' : ''}: results go to ${OUT_DIR}`);
-  const database = await createBenchDatabase(log);
+  log(`benchmark${QUICK ? ' --quick' : ''}${PARTITIONS ? ` --partitions ${PARTITIONS}` : ''}: results go to ${OUT_DIR}`);
+  const database = await createBenchDatabase(log, PARTITIONS);
   cleanups.push(() => database.drop());
-  log(`database ${database.name} (${database.server}) created and migrated`);
+  log(`database ${database.name} (${database.server}) created and migrated${PARTITIONS ? `; pull_events hash-partitioned into ${PARTITIONS}` : ''}`);
 
   const control = new pg.Pool({ connectionString: database.url, max: 2 });
   cleanups.push(() => control.end());
@@ -137,7 +148,7 @@ async function main(): Promise<void> {
   for (const pool of [control, floorPool]) pool.on('error', (error) => log(`an idle database connection closed: ${error.message}`));
   const prisma = createPrismaClient(database.url, { poolSize: 2 });
   cleanups.push(() => prisma.$disconnect());
-  const machine = await describeMachine(control, database.server);
+  const machine = await describeMachine(control, database);
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, load ${machine.loadStart.toFixed(2)}; node ${machine.node}`);
   log(`database: ${machine.postgres}`);
   if (machine.loadStart >= machine.cores / 2) log(`note: the machine is busy (load ${machine.loadStart.toFixed(2)}); figures will be pessimistic`);

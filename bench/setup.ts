@@ -11,6 +11,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { adminQuery, withDatabase } from '../src/db/admin';
 import { migrate } from '../src/db/migrate';
+import { partitionPullEvents } from '../src/db/partition';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -32,6 +33,8 @@ export interface BenchDatabase {
   name: string;
   /** 'DATABASE_URL' or 'embedded'. */
   server: 'DATABASE_URL' | 'embedded';
+  /** Hash partitions of pull_events (`--partitions`), or null for the plain table. */
+  partitions: number | null;
   /** Drops the database, then stops the embedded cluster if this run started one. */
   drop(): Promise<void>;
   /**
@@ -41,11 +44,15 @@ export interface BenchDatabase {
   sibling(suffix: string): Promise<BenchDatabase>;
 }
 
-/** A new database `name` on `adminUrl`'s server, migrated; undefined `stopServer` leaves the server running on drop. */
+/**
+ * A new database `name` on `adminUrl`'s server, migrated, and pull_events then hash-partitioned
+ * when `partitions` is a number; undefined `stopServer` leaves the server running on drop.
+ */
 async function createMigrated(
   adminUrl: string,
   name: string,
   server: BenchDatabase['server'],
+  partitions: number | null,
   stopServer?: () => Promise<void>,
 ): Promise<BenchDatabase> {
   await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -53,6 +60,7 @@ async function createMigrated(
   const url = withDatabase(adminUrl, name);
   try {
     await migrate(url);
+    if (partitions !== null) await partitionPullEvents(url, partitions);
   } catch (error) {
     await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
     throw error;
@@ -61,6 +69,7 @@ async function createMigrated(
     url,
     name,
     server,
+    partitions,
     async drop() {
       try {
         await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -68,15 +77,16 @@ async function createMigrated(
         await stopServer?.();
       }
     },
-    sibling: (suffix) => createMigrated(adminUrl, `${name}_${suffix}`, server),
+    sibling: (suffix) => createMigrated(adminUrl, `${name}_${suffix}`, server, partitions),
   };
 }
 
 /**
  * A dedicated, migrated database `pull_events_bench_<pid>` on DATABASE_URL's server, or, when
- * DATABASE_URL is unset, on an embedded PostgreSQL in a temporary directory.
+ * DATABASE_URL is unset, on an embedded PostgreSQL in a temporary directory; with `partitions`,
+ * its pull_events (and that of every sibling) is hash-partitioned by endpoint into that many.
  */
-export async function createBenchDatabase(log: Log): Promise<BenchDatabase> {
+export async function createBenchDatabase(log: Log, partitions: number | null = null): Promise<BenchDatabase> {
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!adminUrl) {
@@ -94,7 +104,7 @@ export async function createBenchDatabase(log: Log): Promise<BenchDatabase> {
   }
   const name = `pull_events_bench_${process.pid}`;
   try {
-    return await createMigrated(adminUrl, name, stopEmbedded ? 'embedded' : 'DATABASE_URL', stopEmbedded);
+    return await createMigrated(adminUrl, name, stopEmbedded ? 'embedded' : 'DATABASE_URL', partitions, stopEmbedded);
   } catch (error) {
     await stopEmbedded?.();
     throw error;
@@ -274,9 +284,11 @@ export interface Machine {
   loadStart: number;
   loadEnd: number;
   database: BenchDatabase['server'];
+  /** Hash partitions of pull_events, null for the plain table. */
+  partitions: number | null;
 }
 
-export async function describeMachine(pool: pg.Pool, database: BenchDatabase['server']): Promise<Machine> {
+export async function describeMachine(pool: pg.Pool, database: Pick<BenchDatabase, 'server' | 'partitions'>): Promise<Machine> {
   const cpus = os.cpus();
   const { rows } = await pool.query<{ version: string }>('SELECT version()');
   return {
@@ -288,6 +300,7 @@ export async function describeMachine(pool: pg.Pool, database: BenchDatabase['se
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     loadStart: os.loadavg()[0] ?? Number.NaN,
     loadEnd: Number.NaN,
-    database,
+    database: database.server,
+    partitions: database.partitions,
   };
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROJECT_ROOT } from '../paths';
+import { addDatabaseCommands } from './database';
 
 /** Read at run time: the same file whether this runs from src/ (tsx) or build/src/. */
 function packageVersion(): string {
@@ -59,5 +60,6 @@ export function createProgram(jsonErrors: boolean): Command {
     .showHelpAfterError('(run with --help for usage)')
     .hook('preAction', (_program, actionCommand) => checkRequired(actionCommand));
   if (jsonErrors) program.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  addDatabaseCommands(program);
   return program;
 }

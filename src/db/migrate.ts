@@ -8,7 +8,7 @@ import { parseDatabaseUrl } from './pooler';
 export { MIGRATIONS_DIR };
 
 // Any constant shared by every replica: pg_advisory_xact_lock serialises concurrent migrators on it.
-const MIGRATION_LOCK_KEY = 727_146_338;
+export const MIGRATION_LOCK_KEY = 727_146_338;
 
 // The table `prisma migrate deploy` keeps, so that it treats these migrations as applied.
 const CREATE_HISTORY_TABLE = `

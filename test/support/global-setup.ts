@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';
+import { partitionPullEvents } from '../../src/db/partition';
 import { adminQuery, withDatabase } from './database';
 import { startPgBouncer } from './pgbouncer';
 
@@ -27,6 +28,9 @@ declare global {
  * TEST_PGBOUNCER=1 puts a PgBouncer in transaction mode, started here, between every test's
  * connections and that database: DATABASE_URL leads through it (`?pgbouncer=true`), and
  * DATABASE_DIRECT_URL past it, as a deployment behind PgBouncer would set them.
+ *
+ * TEST_EVENTS_PARTITIONS=N hash-partitions pull_events by endpoint into N partitions after
+ * migrating, as `pull-events db partition-events` does to a deployed database.
  */
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
@@ -57,6 +61,11 @@ export default async function globalSetup(): Promise<void> {
     console.log(`tests connect through PgBouncer (transaction mode) on port ${bouncer.port}`);
   }
   await migrate(url);
+  const partitions = Number(process.env.TEST_EVENTS_PARTITIONS ?? 0);
+  if (partitions > 0) {
+    await partitionPullEvents(directUrl, partitions);
+    console.log(`pull_events is hash-partitioned into ${partitions} partitions`);
+  }
 
   globalThis.testDatabaseState = { adminUrl, database };
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
