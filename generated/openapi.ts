@@ -736,7 +736,9 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the database answers a query, 503 when it does not.
+         * @description Answers 200 when the database answers a query; 503 when it does not, or while the process
+         *     drains before it stops (`SHUTDOWN_DRAIN_MS`, message `shutting down`), so that a load
+         *     balancer's checks take it out of rotation while it still serves.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1604,7 +1606,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The database is not reachable. */
+        /** @description The database is not reachable (or, for `/readyz`, the process is draining before it stops). */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];

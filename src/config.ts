@@ -8,6 +8,12 @@ export interface Config {
   databaseDirectUrl: string | undefined;
   /** MAX_WAITING_RECEIVES: long-polling receives one process holds waiting; beyond them, receive answers at once. */
   maxWaitingReceives: number;
+  /**
+   * SHUTDOWN_DRAIN_MS: after a stop signal, how long the process keeps serving, with /readyz
+   * answering 503, before it closes its listener: long enough for a load balancer's checks to take
+   * it out of rotation. 0 closes the listener at once.
+   */
+  shutdownDrainMs: number;
   dataDir: string;
   embeddedPostgresPort: number;
   databasePoolSize: number;
@@ -112,6 +118,7 @@ export function loadConfig(): Config {
     databaseUrl: process.env.DATABASE_URL || undefined,
     databaseDirectUrl: process.env.DATABASE_DIRECT_URL || undefined,
     maxWaitingReceives: intFromEnv('MAX_WAITING_RECEIVES', DEFAULT_MAX_WAITING_RECEIVES, 0),
+    shutdownDrainMs: intFromEnv('SHUTDOWN_DRAIN_MS', 0, 0),
     dataDir: path.resolve(process.env.DATA_DIR ?? '.data'),
     embeddedPostgresPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
     databasePoolSize: intFromEnv('DATABASE_POOL_SIZE', 10),
