@@ -239,7 +239,7 @@ export async function readsSection(ctx: ReadsContext): Promise<ReadsResults> {
             count(fetched_at)::int AS fetched,
             count(delivered_at)::int AS delivered,
             count(deleted_at)::int AS deleted,
-            (pg_total_relation_size('pull_events') / 1048576.0)::float8 AS table_mb,
+            (COALESCE((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('pull_events')), pg_total_relation_size('pull_events')) / 1048576.0)::float8 AS table_mb,
             (pg_total_relation_size('pull_event_metrics') / 1048576.0)::float8 AS rollup_mb,
             (SELECT count(*)::int FROM pull_event_metrics) AS rollup_rows
      FROM pull_events`,

@@ -416,7 +416,7 @@ export function formatReport(results: BenchResults): string {
   return [
     `Benchmark${results.quick ? ' (--quick: short runs, small tables; indicative only)' : ''}, ${results.startedAt}, ${fixed(results.elapsedSec, 0)} s`,
     `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB; ${machine.platform}`,
-    `node ${machine.node}; ${machine.postgres} (${machine.database})`,
+    `node ${machine.node}; ${machine.postgres} (${machine.database})${machine.partitions ? `; pull_events in ${machine.partitions} hash partitions` : ''}`,
     `load average (1 min): ${fixed(machine.loadStart)} at start, ${fixed(machine.loadEnd)} at end${busy ? '  <- the machine was busy: figures are pessimistic' : ''}`,
     `service: DATABASE_POOL_SIZE=${settings.poolSize}, ${settings.durationSec} s per measurement after ${settings.warmupSec} s warm-up`,
     '',
