@@ -12,7 +12,10 @@ import { postWebhook } from '../support/webhooks';
 // Long polling across real service processes: A and B share the database; C holds at most two
 // waiting receives. A's pool connections carry an application_name (node-postgres takes PGAPPNAME
 // from the environment; the LISTEN connection names itself), and pg_stat_activity's client_port
-// finds all of A's connections, the LISTEN one included, among its process's sockets.
+// finds all of A's connections, the LISTEN one included, among its process's sockets. A connects
+// straight to PostgreSQL even when the suite runs through PgBouncer (TEST_PGBOUNCER=1): behind a
+// pooler, server sessions are the pooler's and no longer tell which client holds one.
+const A_DATABASE_URL = process.env.DATABASE_DIRECT_URL ?? testDatabaseUrl();
 const APP_NAME = `leases_long_poll_${process.pid}`;
 const POOL_SIZE = 4;
 
@@ -28,7 +31,7 @@ beforeAll(async () => {
   db = createPrismaClient(testDatabaseUrl());
   owner = await buildProject(db);
   [a, b, c] = await Promise.all([
-    startService(testDatabaseUrl(), { PGAPPNAME: APP_NAME, DATABASE_POOL_SIZE: String(POOL_SIZE) }),
+    startService(A_DATABASE_URL, { PGAPPNAME: APP_NAME, DATABASE_POOL_SIZE: String(POOL_SIZE) }),
     startService(testDatabaseUrl()),
     startService(testDatabaseUrl(), { MAX_WAITING_RECEIVES: '2' }),
   ]);
@@ -114,10 +117,10 @@ it('holds no pool connection for 200 waiting receives, and hands a new webhook t
   let settled = 0;
   const waiters = Array.from({ length: 200 }, (_, i) =>
     receive(a, id, { max_events: 1, wait_seconds: 10 + (i % 3) }).finally(() => settled++));
-  const activity = new pg.Client({ connectionString: testDatabaseUrl() });
+  const activity = new pg.Client({ connectionString: A_DATABASE_URL });
   await activity.connect();
   try {
-    const serverPort = Number(new URL(testDatabaseUrl()).port || 5432);
+    const serverPort = Number(new URL(A_DATABASE_URL).port || 5432);
     type Activity = { pid: number; state: string; state_change: string; query: string; application_name: string };
     const sample = async () => (await activity.query<Activity>(
       'SELECT pid, state, state_change::text, query, application_name FROM pg_stat_activity WHERE client_port = ANY($1::int[])',
