@@ -163,8 +163,8 @@ function latency(values: number[]): WakeupLatency {
 export async function leasesSection(ctx: LeasesContext): Promise<LeasesResults> {
   const { settings, service, log } = ctx;
   const variants = [
-    { key: 'service', label: 'leases, service (HTTP)', pair: overHttp(ctx, service) },
-    { key: 'floor', label: 'leases, database floor (pg)', pair: overPg(ctx) },
+    { key: 'service', label: 'leases, service (HTTP)', pair: overHttp(ctx, service), cpuOf: service.baseUrl },
+    { key: 'floor', label: 'leases, database floor (pg)', pair: overPg(ctx), cpuOf: undefined },
   ] as const;
   const rates = { service: FIRST_RATE_GUESS, floor: FIRST_RATE_GUESS };
   // Events for `seconds` at `rate`, with room to spare, and a few pairs per worker.
@@ -182,7 +182,8 @@ export async function leasesSection(ctx: LeasesContext): Promise<LeasesResults> 
     const warm = await queue.drive(variant.pair, `${variant.label} (warm-up)`, { connections, durationSec: settings.warmupSec }, warmTally);
     await queue.fill(budget(Math.max(warm.rps * EVENTS, rates[variant.key]), settings.durationSec, connections));
     const tally: Tally = { pairs: 0, acked: 0, short: 0 };
-    const run = await queue.drive(variant.pair, variant.label, { connections, durationSec: settings.durationSec }, tally);
+    // CPU per pair (a receive and an ack).
+    const run = await queue.drive(variant.pair, variant.label, { connections, durationSec: settings.durationSec, ...(variant.cpuOf && { cpuOf: variant.cpuOf }) }, tally);
     const { rows: [counted] } = await ctx.control.query<{ delivered: number }>(
       "SELECT count(*)::int AS delivered FROM pull_events WHERE pull_endpoint_id = $1 AND status = 'delivered'",
       [queue.endpointId],

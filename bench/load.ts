@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import type { Pool } from 'pg';
 import { liveApiKeySql } from '../src/projects/repository';
 import { batchDeleteSql } from '../src/pull-events/repository';
+import { startRunCpu, type CpuCost } from './cpu';
 
 export interface Measurement {
   label: string;
@@ -28,6 +29,11 @@ export interface Measurement {
    * can run into the service's statement timeout); their latencies are not in the figures.
    */
   failed?: number;
+  /**
+   * CPU ms per answered request, read from /proc over the run: the server's process (null for a
+   * database floor) and every PostgreSQL process (null when the server is not on this machine).
+   */
+  cpu?: CpuCost;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -82,7 +88,14 @@ export function merge(label: string, runs: Measurement[]): Measurement {
   if (!first) throw new Error('nothing to merge');
   const latencies = runs.flatMap((run) => latenciesOf.get(run) ?? []);
   const durationSec = runs.reduce((sum, run) => sum + run.durationSec, 0);
-  return summarize(label, first.concurrency, first.idsPerRequest, latencies, durationSec, runs.some((run) => run.capped));
+  const merged = summarize(label, first.concurrency, first.idsPerRequest, latencies, durationSec, runs.some((run) => run.capped));
+  if (runs.every((run) => run.cpu)) {
+    // Weighted by requests: the CPU of all the runs over all their requests.
+    const total = (side: keyof CpuCost) =>
+      runs.some((run) => run.cpu![side] === null) ? null : round(runs.reduce((sum, run) => sum + run.cpu![side]! * run.requests, 0) / Math.max(1, merged.requests));
+    merged.cpu = { serviceMs: total('serviceMs'), postgresMs: total('postgresMs') };
+  }
+  return merged;
 }
 
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
@@ -190,6 +203,8 @@ export class FreshIds {
 
 export interface Window {
   connections: number;
+  /** The base URL of the server whose process the run's CPU is charged to (workerLoad; httpLoad knows it). */
+  cpuOf?: string;
   /** Measure for this long... */
   durationSec?: number;
   /** ...or for exactly this many requests. */
@@ -234,7 +249,9 @@ export function httpLoad(label: string, idsPerRequest: number, load: HttpLoad): 
         },
       ],
     };
+    const cpu = startRunCpu(load.baseUrl);
     const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
+      const cpuCost = cpu(latencies.length);
       if (error) return reject(error instanceof Error ? error : new Error(String(error)));
       if (result.errors > 0 || (failures.size > 0 && !load.allowFailures)) {
         const statuses = [...failures].map(([status, count]) => `${count} x ${status}`).join(', ');
@@ -243,6 +260,7 @@ export function httpLoad(label: string, idsPerRequest: number, load: HttpLoad): 
       const capped = window.duration !== undefined && result.duration < window.duration - 0.05;
       const measurement = summarize(label, load.connections, idsPerRequest, latencies, result.duration, capped);
       if (load.allowFailures) measurement.failed = [...failures.values()].reduce((sum, count) => sum + count, 0);
+      measurement.cpu = cpuCost;
       resolve(measurement);
     });
     instance.on('response', (_client, status, _bytes, ms) => {
@@ -250,6 +268,12 @@ export function httpLoad(label: string, idsPerRequest: number, load: HttpLoad): 
       else failures.set(status, (failures.get(status) ?? 0) + 1);
     });
   });
+}
+
+/** httpLoad after an unmeasured run of the same load for `warmupSec`. */
+export async function warmedHttpLoad(label: string, idsPerRequest: number, load: HttpLoad & { durationSec: number }, warmupSec: number): Promise<Measurement> {
+  await httpLoad(`${label} (warm-up)`, idsPerRequest, { ...load, durationSec: warmupSec });
+  return httpLoad(label, idsPerRequest, load);
 }
 
 function windowOptions(window: Window): { duration: number; amount?: never } | { amount: number; duration?: never } {
@@ -300,6 +324,7 @@ export async function workerLoad(
   next: () => (() => Promise<void>) | undefined,
 ): Promise<Measurement> {
   const latencies: number[] = [];
+  const cpu = startRunCpu(window.cpuOf);
   const start = performance.now();
   const deadline = window.durationSec === undefined ? Number.POSITIVE_INFINITY : start + window.durationSec * 1000;
   let issued = 0;
@@ -326,5 +351,7 @@ export async function workerLoad(
   await Promise.all(Array.from({ length: window.connections }, worker));
 
   const durationSec = window.durationSec === undefined || capped ? (lastEnd - start) / 1000 : window.durationSec;
-  return summarize(label, window.connections, idsPerRequest, latencies, durationSec, capped);
+  const measurement = summarize(label, window.connections, idsPerRequest, latencies, durationSec, capped);
+  measurement.cpu = cpu(latencies.length);
+  return measurement;
 }

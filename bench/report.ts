@@ -2,7 +2,8 @@
  * The results of a run: their shape (bench/results.json), the targets they are held to and the
  * table printed at the end. The chart is bench/chart.ts.
  */
-import type { Measurement } from './load';
+import type { CostResults } from './cost';
+import { best, type Measurement } from './load';
 import type { Machine } from './setup';
 
 export type Verdict = 'PASS' | 'MISS' | 'N/A' | 'INFO';
@@ -74,6 +75,8 @@ export interface BenchResults {
   reads: ReadsResults;
   /** 9. Competing consumers: receive + ack, and long polling's wake-up (bench/leases.ts). */
   leases: LeasesResults;
+  /** 10. CPU per request against the minimal stack and a primary-key-only table; a burst (bench/cost.ts). */
+  cost: CostResults;
   targets: TargetCheck[];
 }
 
@@ -205,7 +208,7 @@ export interface LeasesResults {
 export const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
-  const { databaseFloor, httpFloor, validation, scaling, memory, ingest, reads, leases } = results;
+  const { databaseFloor, httpFloor, validation, scaling, memory, ingest, reads, leases, cost } = results;
   const verdict = (ok: boolean, value: number): Verdict => (Number.isFinite(value) ? (ok ? 'PASS' : 'MISS') : 'N/A');
   const bigEnough = scaling.bigTable.rows >= scaling.bigTableTargetRows;
   const readsBigEnough = reads.rows >= reads.targets.rows;
@@ -308,6 +311,55 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       target: `>= ${fixed(leases.targetFloorRatio)}`,
       verdict: verdict(leases.floorRatio >= leases.targetFloorRatio, leases.floorRatio),
     },
+    {
+      name: `delete-batch, service / minimal stack (req/s, ${cost.concurrency} conn)`,
+      measured: cost.deleteBatch.throughputRatio,
+      shown: fixed(cost.deleteBatch.throughputRatio),
+      target: `>= ${fixed(cost.deleteBatch.targetThroughputRatio)}`,
+      verdict: verdict(cost.deleteBatch.throughputRatio >= cost.deleteBatch.targetThroughputRatio, cost.deleteBatch.throughputRatio),
+    },
+    {
+      name: `delete-batch, service CPU / minimal stack CPU per request`,
+      measured: cost.deleteBatch.cpuRatio,
+      shown: `${fixed(cost.deleteBatch.cpuRatio)}x`,
+      target: `<= ${fixed(cost.deleteBatch.targetCpuRatio, 1)}x`,
+      verdict: verdict(cost.deleteBatch.cpuRatio <= cost.deleteBatch.targetCpuRatio, cost.deleteBatch.cpuRatio),
+    },
+    {
+      name: 'list 100 events, service CPU / PostgreSQL CPU',
+      measured: cost.list.serviceToPostgres,
+      shown: `${fixed(cost.list.serviceToPostgres)}x`,
+      target: `<= ${cost.list.target}x`,
+      verdict: verdict(cost.list.serviceToPostgres <= cost.list.target, cost.list.serviceToPostgres),
+      note: `the minimal stack: ${fixed(cost.list.peerToPostgres)}x`,
+    },
+    {
+      name: 'PostgreSQL CPU per 100-id delete, table / primary-key-only copy',
+      measured: cost.postgresPerDelete.ratio,
+      shown: `${fixed(cost.postgresPerDelete.ratio)}x`,
+      target: `<= ${fixed(cost.postgresPerDelete.target, 1)}x`,
+      verdict: verdict(cost.postgresPerDelete.ratio <= cost.postgresPerDelete.target, cost.postgresPerDelete.ratio),
+    },
+    {
+      name: `service peak RSS, burst of ${cost.burst.connections} connections for ${cost.burst.durationSec} s`,
+      measured: cost.burst.peakRssMb,
+      shown: `${fixed(cost.burst.peakRssMb, 0)} MB${cost.burst.aliveAfter ? '' : ', then not serving'}`,
+      target: 'no OOM',
+      verdict: cost.burst.aliveAfter ? 'PASS' : 'MISS',
+    },
+  ];
+}
+
+/** The service's run of each hot path that did best (a lease pair is a receive and an ack). */
+export function hotPaths({ cost, ingest, leases }: Pick<BenchResults, 'cost' | 'ingest' | 'leases'>): [string, Measurement][] {
+  const bestLeases = leases.service.reduce((a, b) => (b.eventsPerSec > a.eventsPerSec ? b : a));
+  return [
+    ['delete-batch, 100 fresh ids', cost.deleteBatch.service],
+    [`ingest, ${ingest.bodyBytes}-byte webhook, ${ingest.endpoints} endpoints`, best(ingest.service.manyEndpoints.hmacOff)],
+    [`the same with HMAC verification`, best(ingest.service.manyEndpoints.hmacOn)],
+    ['list, 100 events', cost.list.service],
+    ['get an event with its payload', cost.get.service],
+    [`receive ${leases.eventsPerReceive} + ack them (per pair)`, bestLeases],
   ];
 }
 
@@ -337,7 +389,7 @@ function runRow(run: Measurement, what = run.label): string[] {
 }
 
 export function formatReport(results: BenchResults): string {
-  const { machine, settings } = results;
+  const { machine, settings, cost } = results;
   const runs: string[][] = [];
   for (const c of settings.concurrencies) {
     const at = (list: Measurement[]) => list.filter((run) => run.concurrency === c);
@@ -450,6 +502,37 @@ export function formatReport(results: BenchResults): string {
       ['receive waiting on', 'p50 from 202', 'p99 from 202', 'p50 from send', 'p99 from send', 'max from send'],
       [wakeupRow('the process storing the webhook', wakeup.sameProcess), wakeupRow('another process (LISTEN/NOTIFY)', wakeup.acrossProcesses)],
       [false, true, true, true, true, true],
+    ),
+    '',
+    'CPU per request on the hot paths (from /proc: the service process, and all of PostgreSQL), each at the concurrency it did best (delete-batch: section 10)',
+    table(
+      ['path', 'conn', 'req/s', 'p50 ms', 'p99 ms', 'service CPU ms', 'PostgreSQL CPU ms', 'service / PostgreSQL'],
+      hotPaths(results).map(([what, run]) => [
+        what,
+        String(run.concurrency),
+        fixed(run.rps, 0),
+        fixed(run.p50Ms),
+        fixed(run.p99Ms),
+        fixed(run.cpu?.serviceMs ?? Number.NaN, 3),
+        fixed(run.cpu?.postgresMs ?? Number.NaN, 3),
+        `${fixed((run.cpu?.serviceMs ?? Number.NaN) / (run.cpu?.postgresMs ?? Number.NaN))}x`,
+      ]),
+      [false, true, true, true, true, true, true, true],
+    ),
+    '',
+    `cost: CPU ms per request from /proc, the server's process and all of PostgreSQL's; delete-batch and the database at ${cost.concurrency} connections, list and get at ${cost.list.concurrency}`,
+    table(
+      ['run', 'conn', 'req/s', 'p50 ms', 'p99 ms', 'server CPU ms', 'PostgreSQL CPU ms'],
+      [cost.deleteBatch.service, cost.deleteBatch.peer, cost.postgresPerDelete.table, cost.postgresPerDelete.primaryKeyOnly, cost.list.service, cost.list.peer, cost.get.service, cost.burst.run].map(
+        (run) => [run.label, String(run.concurrency), fixed(run.rps, 0), fixed(run.p50Ms), fixed(run.p99Ms), fixed(run.cpu?.serviceMs ?? Number.NaN, 3), fixed(run.cpu?.postgresMs ?? Number.NaN, 3)],
+      ),
+      [false, true, true, true, true, true, true],
+    ),
+    `cost: client CPU per call in the bench's process, ${cost.prismaPerCall.calls} calls 8 at a time, by way of Prisma and of pg`,
+    table(
+      ['statement', 'client', 'CPU ms/call', 'wall ms/call'],
+      cost.prismaPerCall.runs.map((run) => [run.statement, run.client, fixed(run.cpuMsPerCall, 3), fixed(run.wallMsPerCall, 3)]),
+      [false, false, true, true],
     ),
     '',
     table(

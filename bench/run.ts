@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out DIR] [-- --partitions N]`: measures POST /v1/pull-endpoints/{id}/events/delete-batch
+ * `npm run bench [-- --quick] [-- --out DIR] [-- --partitions N] [-- --node PATH]`: measures POST /v1/pull-endpoints/{id}/events/delete-batch
  * and the ingest URL, POST /pull/<token>, against their floors in one run, prints a table and
  * writes results.json and results.svg (into bench/ unless --out says otherwise).
  *
@@ -17,7 +17,10 @@
  *     first page and deep cursor, on 6M events over 30 days;
  *  9. leases (bench/leases.ts), after ingest on the same service: competing workers receiving and
  *     acking 100 events per pair on one endpoint, against the same SQL through pg, and the wake-up
- *     of a waiting receive when a webhook arrives, on the same process and on a second one.
+ *     of a waiting receive when a webhook arrives, on the same process and on a second one;
+ * 10. cost (bench/cost.ts): CPU per request against a minimal Express + validator + pg peer, the
+ *     database's CPU per delete against a primary-key-only copy of the table, Prisma's cost per
+ *     call, and a burst of 256 connections. Every run records its CPU per request (bench/cpu.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,7 +28,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { hashApiKey } from '../src/auth/api-keys';
-import { MAX_PARTITIONS } from '../src/db/partition';
+import { partitionCountProblem } from '../src/db/partition';
 import { createPrismaClient } from '../src/db/prisma';
 import { createProject } from '../src/projects/repository';
 import { createSecretBox, generateEncryptionKey, noSecretBox, parseEncryptionKey } from '../src/auth/encryption';
@@ -33,9 +36,11 @@ import { createEndpoint } from '../src/pull-endpoints/endpoints';
 import { seedEvents } from '../src/pull-events/seed';
 import { renderSvg } from './chart';
 import { ingestSection } from './ingest';
+import { costSection } from './cost';
+import { watchPostgres } from './cpu';
 import { leasesSection } from './leases';
 import { readsSection } from './reads';
-import { best, dbLoad, FreshIds, httpLoad, merge, type Batch, type Measurement } from './load';
+import { best, dbLoad, FreshIds, httpLoad, merge, warmedHttpLoad, type Batch, type Measurement } from './load';
 import { checkTargets, formatReport, rowsLabel, type BenchResults } from './report';
 import {
   createBenchDatabase,
@@ -44,12 +49,18 @@ import {
   resetPeakRss,
   rssMb,
   startHttpFloor,
+  startPeer,
   startService,
+  useNode,
   type ChildServer,
 } from './setup';
 
 const QUICK = process.argv.includes('--quick');
 const OUT_DIR = path.resolve(argValue('--out') ?? path.join(__dirname));
+/** `--node PATH`: the node binary that runs the servers (the service, the minimal-stack peer, the HTTP floor). */
+const NODE = argValue('--node');
+/** results.json for the bench's own node, results-node<major>.json for another. */
+const RESULTS_NAME = NODE === undefined ? 'results' : `results-node${useNode(NODE).replace(/^v(\d+).*/, '$1')}`;
 /** `--partitions N`: pull_events hash-partitioned by endpoint into N (src/db/partition.ts), in every database of the run. */
 const PARTITIONS = partitionsArg();
 
@@ -70,6 +81,8 @@ const SETTINGS = QUICK
       smallTablePasses: 1,
       /** Section 7: six runs per concurrency, then four half runs for the HMAC cost. */
       ingest: { concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25 },
+      /** Section 10: half runs of 1 s per side, a burst of 256 connections for 2 s, 400 calls per client variant. */
+      cost: { readConcurrency: 8, burst: { connections: 256, durationSec: 2 }, primaryKeyOnlyEvents: 100_000, clientCalls: 400 },
       /** Section 8: eight reads per concurrency, on a table of `events`. */
       reads: { events: 60_000, bigEndpointEvents: 10_000, deepAfter: 8_000, concurrencies: [1, 8], durationSec: 0.5, warmupSec: 0.25, jitWarmupRequests: 200, loadWorkers: 2 },
       /**
@@ -89,6 +102,7 @@ const SETTINGS = QUICK
       jitWarmupRequests: 1000,
       smallTablePasses: 3,
       ingest: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1 },
+      cost: { readConcurrency: 8, burst: { connections: 256, durationSec: 10 }, primaryKeyOnlyEvents: 500_000, clientCalls: 2_000 },
       reads: { events: 6_000_000, bigEndpointEvents: 250_000, deepAfter: 200_000, concurrencies: [1, 8], durationSec: 4, warmupSec: 1, jitWarmupRequests: 1000, loadWorkers: 2 },
       leases: { concurrencies: [1, 8, 32], durationSec: 4, warmupSec: 1, jitWarmupPairs: 50, wakeupRounds: 200 },
     };
@@ -117,7 +131,8 @@ function partitionsArg(): number | null {
   const value = argValue('--partitions');
   if (value === undefined) return null;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) throw new Error(`--partitions must be an integer from 1 to ${MAX_PARTITIONS}`);
+  const problem = partitionCountProblem(n);
+  if (problem) throw new Error(`--partitions ${problem}`);
   return n;
 }
 
@@ -146,6 +161,8 @@ async function main(): Promise<void> {
   // An idle client the server drops (the database dropped at the end, a restart) is an 'error'
   // event on its pool, which crashes the process unless someone listens.
   for (const pool of [control, floorPool]) pool.on('error', (error) => log(`an idle database connection closed: ${error.message}`));
+  const postmaster = await watchPostgres(control);
+  log(postmaster === null ? 'PostgreSQL is not on this machine: no PostgreSQL CPU figures' : `PostgreSQL CPU read from /proc: postmaster pid ${postmaster} and its children`);
   const prisma = createPrismaClient(database.url, { poolSize: 2 });
   cleanups.push(() => prisma.$disconnect());
   const machine = await describeMachine(control, database);
@@ -245,16 +262,16 @@ async function main(): Promise<void> {
   const idleRss = rssMb(service.pid);
   log(`service pid ${service.pid} on ${service.baseUrl} (RSS ${idleRss.toFixed(0)} MB once ready); without validation pid ${unvalidated.pid} on ${unvalidated.baseUrl}`);
 
-  // Warm both processes' code paths on ids that do not exist: nothing is deleted.
-  for (const target of [service, unvalidated]) {
-    await httpLoad('JIT warm-up', IDS, {
+  /** Warms a server's code paths on ids that do not exist: nothing is deleted. */
+  const jitWarmUp = (target: ChildServer) =>
+    httpLoad(`JIT warm-up, ${target.name}`, IDS, {
       baseUrl: target.baseUrl,
       headers,
       connections: 4,
       amount: SETTINGS.jitWarmupRequests,
       request: () => ({ path: pathOf(smallEndpoint), body: bodyOf(Array.from({ length: IDS }, () => uuidv7())) }),
     });
-  }
+  for (const target of [service, unvalidated]) await jitWarmUp(target);
 
   /** p50 at 1 connection on fresh ids of `ids` (a few unmeasured requests first). */
   async function latencyRun(ids: FreshIds, label: string): Promise<Measurement> {
@@ -292,6 +309,9 @@ async function main(): Promise<void> {
 
   // ---- the fresh-id pool for everything else ------------------------------------------------
   const workEndpoints = await seedEndpoints(SETTINGS.initialEvents, 'events');
+  // Section 10's primary-key-only copy takes its events from endpoints seeded now, so that seeding
+  // them later does not set autovacuum going on the big table in the middle of that section.
+  const copyEndpoints = await seedEndpoints(SETTINGS.cost.primaryKeyOnlyEvents, 'events (for the primary-key-only copy)');
   log('VACUUM (ANALYZE) pull_events, so that autovacuum does not start during the runs');
   await control.query('VACUUM (ANALYZE) pull_events');
   // After each top-up, ANALYZE as autovacuum would sooner or later: until the statistics know an
@@ -378,9 +398,8 @@ async function main(): Promise<void> {
   log(`HTTP floor pid ${floor.pid} answers a canned ${Buffer.byteLength(canned)}-byte delete-batch response`);
 
   async function cyclingRun(target: ChildServer, label: string, connections: number): Promise<Measurement> {
-    const load = { baseUrl: target.baseUrl, headers, connections, request: alreadyDeletedRequest };
-    await httpLoad(`${label} (warm-up)`, IDS, { ...load, durationSec: SETTINGS.warmupSec });
-    const run = await httpLoad(label, IDS, { ...load, durationSec: SETTINGS.durationSec });
+    const load = { baseUrl: target.baseUrl, headers, connections, request: alreadyDeletedRequest, durationSec: SETTINGS.durationSec };
+    const run = await warmedHttpLoad(label, IDS, load, SETTINGS.warmupSec);
     log(`${label.padEnd(34)} ${String(connections).padStart(2)} conn: ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms`);
     return run;
   }
@@ -465,6 +484,34 @@ async function main(): Promise<void> {
     ? 'VmHWM reset (clear_refs) just before the heaviest run, read just after it'
     : 'VmHWM over the process life up to the end of the heaviest run (reset not permitted)';
   log(`service peak RSS over the heaviest run (${heaviest} conn): ${heaviestPeak.toFixed(1)} MB (${memoryMethod})`);
+
+  // ---- 10: cost per request, against the minimal stack and a primary-key-only table; a burst last
+  const peer = await startPeer(database.url, POOL_SIZE);
+  cleanups.push(() => peer.stop());
+  await jitWarmUp(peer);
+  const cost = await costSection({
+    control,
+    databaseUrl: database.url,
+    db: prisma,
+    projectId: project.id,
+    keyHash,
+    headers,
+    service,
+    peer,
+    freshRun,
+    overHttp,
+    overPg,
+    copyEndpoints,
+    seedEndpoint: async (count, what) => {
+      const endpointId = await seedEndpoint(count, what);
+      await control.query('ANALYZE pull_events');
+      return endpointId;
+    },
+    log,
+    cleanUp: (step) => cleanups.push(step),
+    settings: { ...SETTINGS.cost, concurrency: heaviest, durationSec: SETTINGS.durationSec, warmupSec: SETTINGS.warmupSec },
+  });
+  await peer.stop();
   await service.stop();
 
   // ---- 8: reads on a big table, last, in a database of its own (see bench/reads.ts) ----------
@@ -521,7 +568,7 @@ async function main(): Promise<void> {
       smallTable: { rows: smallRows, run: smallRun },
       bigTable: { rows: bigRows, run: bigRun },
       p50Ratio: bigRun.p50Ms / smallRun.p50Ms,
-      targetP50Ratio: 1.5,
+      targetP50Ratio: 1.3,
       bigTableTargetRows: 5_000_000,
     },
     memory: {
@@ -536,14 +583,15 @@ async function main(): Promise<void> {
     ingest,
     reads,
     leases,
+    cost,
   };
   const results: BenchResults = { ...body, targets: checkTargets(body) };
 
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  fs.writeFileSync(path.join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  fs.writeFileSync(path.join(OUT_DIR, 'results.svg'), renderSvg(results));
+  fs.writeFileSync(path.join(OUT_DIR, `${RESULTS_NAME}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(OUT_DIR, `${RESULTS_NAME}.svg`), renderSvg(results));
   console.log(`\n${formatReport(results)}\n`);
-  log(`wrote ${path.join(OUT_DIR, 'results.json')} and results.svg`);
+  log(`wrote ${path.join(OUT_DIR, `${RESULTS_NAME}.json`)} and ${RESULTS_NAME}.svg`);
 }
 
 // A closed stdout (`npm run bench | head`) must not kill the run before it cleans up.

@@ -2,12 +2,13 @@
  * What a benchmark run stands on: its own database (on DATABASE_URL's server, or on an embedded
  * PostgreSQL), the service and the bare HTTP server as child processes, and the machine's facts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { childrenOf, registerServer } from './cpu';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { adminQuery, withDatabase } from '../src/db/admin';
 import { migrate } from '../src/db/migrate';
@@ -111,19 +112,6 @@ export async function createBenchDatabase(log: Log, partitions: number | null = 
   }
 }
 
-/** Child processes of `pid` (Linux), as listed under /proc/<pid>/task/<tid>/children. */
-function childrenOf(pid: number): number[] {
-  try {
-    return fs
-      .readdirSync(`/proc/${pid}/task`)
-      .flatMap((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
-      .filter((value) => value !== '')
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 function commandLine(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
@@ -186,14 +174,24 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** The node that runs the servers (service, peer, HTTP floor); the bench's own by default. */
+let nodeBinary = process.execPath;
+
+/** Runs the servers with the node at `binary` from now on; returns its version. */
+export function useNode(binary: string): string {
+  const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+  nodeBinary = binary;
+  return version;
+}
+
 /**
  * Runs an entry point (compiled JavaScript as is, TypeScript as `node --import tsx <entry>`) and
  * waits until `readyPath` answers 2xx.
  */
-async function startChild(name: string, entry: string, port: number, env: NodeJS.ProcessEnv, readyPath: string): Promise<ChildServer> {
+async function startChild(name: string, entry: string, port: number, env: NodeJS.ProcessEnv, readyPath: string, flags: string[] = []): Promise<ChildServer> {
   // Compiled JavaScript runs with the flags of `npm start`.
-  const args = entry.endsWith('.ts') ? ['--import', 'tsx', path.join(ROOT, entry)] : [...START_FLAGS, path.join(ROOT, entry)];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const args = entry.endsWith('.ts') ? [...flags, ...EXTRA_FLAGS, '--import', 'tsx', path.join(ROOT, entry)] : [...START_FLAGS, ...EXTRA_FLAGS, path.join(ROOT, entry)];
+  const child: ChildProcess = spawn(nodeBinary, args, {
     cwd: ROOT,
     env,
     // A pipe on stdin: a child that watches it (the HTTP floor) exits when the bench goes away.
@@ -229,13 +227,21 @@ async function startChild(name: string, entry: string, port: number, env: NodeJS
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { name, baseUrl, pid: findEntryPid(child.pid!, entry), output: () => output, stop };
+  const pid = findEntryPid(child.pid!, entry);
+  registerServer(baseUrl, pid);
+  return { name, baseUrl, pid, output: () => output, stop };
 }
 
 /** The node flags of package.json's start script (everything between `node` and the entry). */
 const START_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
   .start!.split(/\s+/)
   .filter((word) => word.startsWith('--'));
+
+/**
+ * BENCH_NODE_FLAGS: more node flags for every server (the service after npm start's), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them, or another `--max-semi-space-size`.
+ */
+const EXTRA_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 export interface ServiceOptions {
   poolSize: number;
@@ -264,6 +270,15 @@ export async function startService(name: string, databaseUrl: string, { poolSize
     ...extraEnv,
   });
   return startChild(name, 'build/src/server.js', port, env, '/readyz');
+}
+
+/** The minimal-stack peer (bench/peer-server.ts) on the bench database, with npm start's node flags. */
+export async function startPeer(databaseUrl: string, poolSize: number): Promise<ChildServer> {
+  const port = await freePort();
+  const env = { ...process.env, PEER_PORT: String(port), DATABASE_URL: databaseUrl, PEER_POOL_SIZE: String(poolSize) };
+  // The service's heap settings (npm start's node flags) trade CPU for memory: the peer runs with
+  // them too, so that the two differ by their code alone.
+  return startChild('minimal-stack peer', 'bench/peer-server.ts', port, env, '/readyz', START_FLAGS);
 }
 
 /** A bare node:http server answering every request with `body` (see bench/http-floor.ts). */
@@ -295,7 +310,7 @@ export async function describeMachine(pool: pg.Pool, database: Pick<BenchDatabas
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    node: process.version,
+    node: execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim(),
     postgres: rows[0]?.version ?? 'unknown',
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     loadStart: os.loadavg()[0] ?? Number.NaN,
