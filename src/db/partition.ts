@@ -7,6 +7,11 @@ const PARTITION_KEY = 'pull_endpoint_id';
 /** The partitioned table's name until the old one is gone. */
 const STAGING = 'pull_events_partitioning';
 export const MAX_PARTITIONS = 1024;
+
+/** Why `n` is no number of partitions (an integer from 1 to MAX_PARTITIONS), or null when it is one. */
+export function partitionCountProblem(n: number): string | null {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_PARTITIONS ? null : `must be an integer from 1 to ${MAX_PARTITIONS}`;
+}
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface PartitionOutcome {
@@ -36,7 +41,6 @@ const UNSUPPORTED_SQL = `
     CASE WHEN EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = c.oid OR inhparent = c.oid) THEN 'inheritance' END,
     CASE WHEN EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid) THEN 'a publication' END,
     CASE WHEN EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxrelid = c.oid) THEN 'extended statistics' END,
-    CASE WHEN c.reloptions IS NOT NULL THEN 'storage parameters (' || array_to_string(c.reloptions, ', ') || ')' END,
     CASE WHEN c.relreplident <> 'd' THEN 'a replica identity other than the default' END,
     CASE WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
                       AND (attidentity <> '' OR attgenerated <> '' OR attacl IS NOT NULL))
@@ -130,7 +134,8 @@ async function partitionCount(client: pg.Client, oid: number): Promise<number> {
  * `partitions` partitions (pull_events_p00, ...), in one transaction: a new table with the same
  * columns and defaults, its partitions, the rows moved, the old table dropped, then its primary
  * key, indexes (partial ones with their predicate), check constraints, foreign keys in and out,
- * triggers, comments and grants re-created on the new one under the old names, and statistics
+ * triggers, comments and grants re-created on the new one under the old names, its storage
+ * parameters given to every partition, and statistics
  * gathered. Every query names its endpoint, so each touches one partition and none changes.
  *
  * The table is locked (ACCESS EXCLUSIVE) for the whole copy, and the tables its foreign keys
@@ -141,9 +146,8 @@ async function partitionCount(client: pg.Client, oid: number): Promise<number> {
  * constraints without pull_endpoint_id (a partitioned table's must include its key).
  */
 export async function partitionPullEvents(databaseUrl: string, partitions = 16): Promise<PartitionOutcome> {
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-    throw new RangeError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
-  }
+  const problem = partitionCountProblem(partitions);
+  if (problem) throw new RangeError(`partitions ${problem}, not ${partitions}`);
   const client = new pg.Client({ connectionString: parseDatabaseUrl(databaseUrl).connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
@@ -212,9 +216,13 @@ async function partitionInTransaction(client: pg.Client, partitions: number): Pr
     `CREATE TABLE ${ident(STAGING)} (LIKE ${ident(TABLE)} INCLUDING DEFAULTS INCLUDING COMMENTS INCLUDING STORAGE INCLUDING COMPRESSION)
      PARTITION BY HASH (${ident(PARTITION_KEY)})`,
   );
+  // A partitioned table has no storage of its own: its storage parameters (the fillfactor) go to
+  // each partition, where the catalog gives them as `name=value`.
+  const { rows: [storage] } = await client.query<{ options: string[] | null }>('SELECT reloptions AS options FROM pg_class WHERE oid = $1', [oid]);
+  const withOptions = storage?.options ? ` WITH (${storage.options.join(', ')})` : '';
   const names = Array.from({ length: partitions }, (_, i) => partitionName(i, partitions));
   for (const [remainder, name] of names.entries()) {
-    await client.query(`CREATE TABLE ${ident(name)} PARTITION OF ${ident(STAGING)} FOR VALUES WITH (MODULUS ${partitions}, REMAINDER ${remainder})`);
+    await client.query(`CREATE TABLE ${ident(name)} PARTITION OF ${ident(STAGING)} FOR VALUES WITH (MODULUS ${partitions}, REMAINDER ${remainder})${withOptions}`);
   }
   // Rows first, indexes after: building an index over loaded rows is faster than growing it row by row.
   const moved = await client.query(`INSERT INTO ${ident(STAGING)} SELECT * FROM ${ident(TABLE)}`);

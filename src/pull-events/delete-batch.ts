@@ -1,7 +1,7 @@
 import type { components } from '../../generated/openapi';
 import type { Database } from '../db/prisma';
 import { AppError } from '../http/errors';
-import { batchDelete } from './repository';
+import { batchDelete, type BatchDeleteRow } from './repository';
 
 type DeleteBatchResult = components['schemas']['DeleteBatchResult'];
 type EventResult = components['schemas']['DeleteBatchEventResult'];
@@ -33,8 +33,12 @@ export async function deleteEventsBatch(db: Database, command: DeleteBatchComman
   const ids = canonicalIds(command.messageIds);
   const outcome = await batchDelete(db, command.endpointId.toLowerCase(), command.projectId, command.apiKeyId, ids);
   if (!outcome.endpointFound) throw AppError.endpointNotFound();
+  return batchResult(ids, outcome.rows);
+}
 
-  const found = new Map(outcome.rows.map((row) => [row.id, row]));
+/** The answer for `ids`, in their order, from the rows the statement found of them. */
+export function batchResult(ids: string[], rows: BatchDeleteRow[]): DeleteBatchResult {
+  const found = new Map(rows.map((row) => [row.id, row]));
   const counts = { deleted: 0, already_deleted: 0, not_found: 0 };
   const results = ids.map((id): EventResult => {
     const row = found.get(id);
@@ -44,7 +48,7 @@ export async function deleteEventsBatch(db: Database, command: DeleteBatchComman
     }
     const outcome = row.deletedNow ? 'deleted' : 'already_deleted';
     counts[outcome] += 1;
-    return { event_id: id, outcome, deleted_at: row.deletedAt.toISOString() };
+    return { event_id: id, outcome, deleted_at: row.deletedAt };
   });
   return {
     results,

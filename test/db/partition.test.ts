@@ -144,6 +144,13 @@ afterAll(async () => {
   await live?.db.$disconnect();
 });
 
+/** The storage parameters of the partitions, each once (every partition has them all). */
+async function partitionStorage(db: pg.Client) {
+  return rows(db, `
+    SELECT reloptions AS options, count(*)::int AS partitions FROM pg_class
+    WHERE relname ~ '^pull_events_p[0-9]+$' AND relkind = 'r' GROUP BY 1`);
+}
+
 describe('an already-migrated database with events', () => {
   it('moves every event byte for byte into 16 hash partitions with every column, index and constraint of the plain table', async () => {
     const before = await allRows(client);
@@ -156,6 +163,8 @@ describe('an already-migrated database with events', () => {
     expect(await allRows(client)).toEqual(before);
     expect(await layout(client)).toEqual(reference);
     expectSixteenPartitions(await partitioning(client), reference);
+    // The plain table's fillfactor (a migration's) is each partition's.
+    expect(await partitionStorage(client)).toEqual([{ options: ['fillfactor=85'], partitions: PARTITIONS }]);
     // Each endpoint's events sit in the one partition its id hashes to.
     const placed = await rows<{ endpoint: string; partitions: string[] }>(client, `
       SELECT pull_endpoint_id::text AS endpoint, array_agg(DISTINCT tableoid::regclass::text) AS partitions FROM pull_events GROUP BY 1`);
@@ -356,6 +365,8 @@ describe('later migrations', () => {
 
     expect(await layout(early)).toEqual(reference);
     expectSixteenPartitions(await partitioning(early), reference);
+    // Set by a migration that ran on the partitioned table.
+    expect(await partitionStorage(early)).toEqual([{ options: ['fillfactor=85'], partitions: PARTITIONS }]);
     expect(await rows(early, `SELECT count(*)::int AS n, count(*) FILTER (WHERE payload = convert_to(jsonb_build_object('n', 1)::text, 'UTF8'))::int AS first FROM pull_events`)).toEqual([
       { n: 200, first: 20 },
     ]);

@@ -164,8 +164,10 @@ it("warns at start when the pooled server's statement timeout is unbounded, and 
   };
   expect(await open()).toEqual([expect.stringContaining("the server's statement_timeout is 0")]);
   await directQuery(database, `ALTER DATABASE ${database} SET statement_timeout = '15s'`);
-  // PgBouncer keeps its server connection, which read the settings when it logged in.
-  await adminQuery(adminUrl(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${database}'`);
+  // PgBouncer keeps its server connection, which read the settings when it logged in. Killing it
+  // from the server's side raced the bouncer handing it out again (`terminating connection due to
+  // administrator command`, seen once in CI); RECONNECT makes the bouncer itself drop it.
+  await bouncer.reconnect(database);
   expect(await open()).toEqual([]);
 });
 

@@ -99,23 +99,46 @@ it('has the enums of schema.prisma with their values in order', async () => {
   expect(actual).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
 });
 
+/**
+ * Prisma's schema cannot declare a partial index: schema.prisma states each one's predicate in the
+ * doc comment above it (`/// Partial in the migration: WHERE ...`), and the database must have that
+ * predicate, no other, and no predicate on the other indexes.
+ */
+function declaredPredicates(): Map<string, string> {
+  const schema = fs.readFileSync(SCHEMA_PATH, 'utf8');
+  const declared = new Map<string, string>();
+  for (const match of schema.matchAll(/\/\/\/ Partial in the migration: WHERE (.+?)\.?\n\s*@@index\([^\n]*map: "([^"]+)"/g)) {
+    declared.set(match[2]!, normalizePredicate(match[1]!));
+  }
+  return declared;
+}
+
+/** A predicate as text to compare: no casts, parentheses or quoted identifiers, one case, single spaces. */
+function normalizePredicate(sql: string): string {
+  return sql.replace(/::[a-z_]+/g, '').replace(/[()"]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
 it('has the primary keys, unique constraints and indexes of schema.prisma, named as Prisma names them', async () => {
+  const predicates = declaredPredicates();
   const expected = dmmf.datamodel.indexes.map((index) => {
     const model = dmmf.datamodel.models.find((m) => m.name === index.model)!;
     const table = tableOf(model);
     const columns = index.fields.map((f) => columnOf(model.fields.find((field) => field.name === f.name)!));
     const suffix = index.type === 'id' ? 'pkey' : index.type === 'unique' ? 'key' : 'idx';
     const name = index.dbName ?? (index.type === 'id' ? `${table}_pkey` : `${table}_${columns.join('_')}_${suffix}`);
-    return { name, table, columns, unique: index.type !== 'normal', primary: index.type === 'id', valid: true };
+    return { name, table, columns, unique: index.type !== 'normal', primary: index.type === 'id', valid: true, predicate: predicates.get(name) ?? null };
   });
-  const actual = await rows<{ name: string; table: string; columns: string[]; unique: boolean; primary: boolean; valid: boolean }>(`
+  const found = await rows<{ name: string; table: string; columns: string[]; unique: boolean; primary: boolean; valid: boolean; predicate: string | null }>(`
     SELECT ic.relname AS name, tc.relname AS table,
            array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns,
-           i.indisunique AS unique, i.indisprimary AS primary, i.indisvalid AS valid
+           i.indisunique AS unique, i.indisprimary AS primary, i.indisvalid AS valid,
+           pg_get_expr(i.indpred, i.indrelid) AS predicate
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class tc ON tc.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = tc.relnamespace
     WHERE n.nspname = 'public' AND NOT ic.relispartition`);
+  const actual = found.map((row) => ({ ...row, predicate: row.predicate === null ? null : normalizePredicate(row.predicate) }));
+  expect([...predicates.keys()].sort()).toEqual(expected.filter((index) => index.predicate !== null).map((index) => index.name).sort());
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(actual.filter((row) => !IGNORED_TABLES.has(row.table)).sort(byName)).toEqual(expected.sort(byName));
 });

@@ -94,6 +94,20 @@ describe('list', () => {
     expect(error!.error.message).toMatch(message);
   });
 
+  it("answers 404 for another project's or a deleted endpoint, also with a malformed cursor or a reversed time range", async () => {
+    const others = await buildEndpoint(server.db, (await buildProject(server.db, 'someone else')).projectId);
+    const deleted = await buildEndpoint(server.db, owner.projectId, { deletedAt: new Date() });
+    await buildEvents(server.db, others, 2);
+    await buildEvents(server.db, deleted, 2);
+    for (const endpointId of [others, deleted]) {
+      for (const query of [{}, { cursor: 'bm90LWEtY3Vyc29y' }, { since: '2026-05-02T00:00:00Z', before: '2026-05-01T00:00:00Z' }]) {
+        const { error, status } = await list(endpointId, query);
+        expect(status).toBe(404);
+        expect(error!.error.code).toBe('ENDPOINT_NOT_FOUND');
+      }
+    }
+  });
+
   it('refuses a cursor issued for another endpoint or for other filters', async () => {
     const first = await buildEndpoint(server.db, owner.projectId);
     const second = await buildEndpoint(server.db, owner.projectId);

@@ -12,6 +12,11 @@ export interface PgBouncer {
   port: number;
   /** What it printed (its log goes to stderr). */
   output(): string;
+  /**
+   * Closes the bouncer's server connections to `database` (its admin console's RECONNECT): the
+   * next ones log in anew and read the server's settings again.
+   */
+  reconnect(database: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +51,8 @@ export async function startPgBouncer(serverUrl: string, { poolSize = 20, poolMod
       `listen_port = ${port}`,
       'unix_socket_dir =',
       'auth_type = trust',
+      // The admin console (database `pgbouncer`), for RECONNECT.
+      `admin_users = ${user}`,
       `auth_file = ${path.join(dir, 'users.txt')}`,
       `pool_mode = ${poolMode}`,
       `default_pool_size = ${poolSize}`,
@@ -94,6 +101,19 @@ export async function startPgBouncer(serverUrl: string, { poolSize = 20, poolMod
       return url.toString();
     },
     output: () => output,
+    async reconnect(database) {
+      const admin = new URL(probeUrl);
+      admin.pathname = '/pgbouncer';
+      const client = new pg.default.Client({ connectionString: admin.toString() });
+      await client.connect();
+      try {
+        // The admin console speaks the simple query protocol only: no parameters.
+        if (!/^\w+$/.test(database)) throw new Error(`not a plain database name: ${database}`);
+        await client.query(`RECONNECT ${database}`);
+      } finally {
+        await client.end();
+      }
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
       await exited;
