@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the service into build/: the Prisma client when its schema changed, then tsc, then the
-// client package. With --if-stale (`npm start`, `npm test`, `npm run bench`) it does nothing when
-// nothing the build reads changed since the last build, so starting costs no compile. What was
-// built from is recorded as content hashes (not mtimes, which a checkout or a copy rewrites).
+// client package, then the web console (Vite, into build/console). With --if-stale (`npm start`,
+// `npm test`, `npm run bench`) it does nothing when nothing the build reads changed since the last
+// build, so starting costs no compile. What was built from is recorded as content hashes (not
+// mtimes, which a checkout or a copy rewrites).
 const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -11,8 +12,8 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const stampFile = path.join(root, 'build/.built-from.json');
 const prismaOutput = path.join(root, 'src/db/generated');
-/** Everything tsc and the client build read, beside the Prisma client (hashed on its own). */
-const SOURCES = ['src', 'generated', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'scripts/build-client.js', 'package.json', 'package-lock.json'];
+/** Everything tsc, the client build and Vite read, beside the Prisma client (hashed on its own). */
+const SOURCES = ['src', 'generated', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'scripts/build-client.js', 'console', 'package.json', 'package-lock.json'];
 
 function filesUnder(relative) {
   const full = path.join(root, relative);
@@ -58,7 +59,7 @@ try {
   // Never built, or the stamp is unreadable: build.
 }
 
-const built = fs.existsSync(path.join(root, 'build/src/server.js')) && fs.existsSync(path.join(root, 'build/client/package.json'));
+const built = ['build/src/server.js', 'build/client/package.json', 'build/console/index.html'].every((file) => fs.existsSync(path.join(root, file)));
 // Without the Prisma CLI the generated client cannot have changed: the build there is the one to run.
 const prismaFresh = (recorded.prisma === current.prisma || !prismaCli) && fs.existsSync(prismaOutput);
 if (process.argv.includes('--if-stale') && built && prismaFresh && recorded.sources === current.sources) process.exit(0);
@@ -81,4 +82,5 @@ console.error(process.argv.includes('--if-stale') ? 'building build/: sources ch
 if (!prismaFresh) run([path.join(root, 'scripts/prisma-generate.js')], true);
 run([require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', path.join(root, 'tsconfig.build.json')], false);
 run([path.join(root, 'scripts/build-client.js')], false);
+run([path.join(path.dirname(require.resolve('vite/package.json', { paths: [root] })), 'bin/vite.js'), 'build', '--config', path.join(root, 'console/vite.config.mts')], false);
 fs.writeFileSync(stampFile, `${JSON.stringify(current, null, 2)}\n`);
