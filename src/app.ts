@@ -7,7 +7,8 @@ import { apiKeyAuth } from './auth/security';
 import { DEFAULT_MAX_WAITING_RECEIVES, type HttpSettings } from './config';
 import type { Database } from './db/prisma';
 import { healthHandlers } from './health/handlers';
-import { API_SPEC_PATH } from './paths';
+import { API_SPEC_PATH, CONSOLE_DIR } from './paths';
+import { consoleRouter } from './http/console';
 import { docsRouter } from './http/docs';
 import { errorHandler, notFound } from './http/error-handler';
 import { jsonBody, rejectHeldBodyError } from './http/json-body';
@@ -89,11 +90,13 @@ export function createApp(options: AppOptions): Express {
     }),
   );
 
-  // The contract itself, its reference page and `/` are not operations of the API: they sit before
-  // the validator and out of openapi.yaml, so that the generated types and the typed client hold
-  // API operations only, and a link to /docs with tracking parameters still opens the page.
-  // test/docs checks what they answer.
+  // The contract itself, its reference page, the console and `/` are not operations of the API:
+  // they sit before the validator and out of openapi.yaml, so that the generated types and the
+  // typed client hold API operations only, and a link to /docs with tracking parameters still
+  // opens the page. test/docs and test/console check what they answer.
   app.use(docsRouter(API_SPEC_PATH));
+  // The web console (console/): static files that call the API like any other client.
+  app.use(consoleRouter(CONSOLE_DIR));
 
   app.use(jsonBody(options.bodyLimitBytes));
   app.use(

@@ -12,3 +12,5 @@ function findProjectRoot(start: string): string {
 export const PROJECT_ROOT = findProjectRoot(__dirname);
 export const API_SPEC_PATH = path.join(PROJECT_ROOT, 'openapi.yaml');
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
+/** The web console as Vite builds it (console/vite.config.mts), served at /console. */
+export const CONSOLE_DIR = path.join(PROJECT_ROOT, 'build', 'console');

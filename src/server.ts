@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     logger.info({ embedded: database.embedded }, 'database ready');
     if (database.embedded) {
       const banner = await bootstrapDevProject(database.db, config.dataDir);
-      if (banner) console.log(banner);
+      if (banner) console.log(`${banner}\n  console:    http://localhost:${config.port}/console (sign in with the key)`);
     }
 
     const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;

@@ -44,6 +44,10 @@ it('starts on an embedded database, hands out a dev key once, and answers a batc
     const apiKey = fs.readFileSync(keyFile, 'utf8').trim();
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(service.output()).toContain(apiKey);
+    // The banner names the console, which the service serves from the build.
+    const port = new URL(baseUrl).port;
+    expect(service.output()).toContain(`console:    http://localhost:${port}/console`);
+    expect((await fetch(`${baseUrl}/console`)).status).toBe(200);
     const projectId = fs.readFileSync(path.join(dataDir, 'dev-project-id'), 'utf8').trim();
 
     // The CLI joins the embedded database the running service uses.

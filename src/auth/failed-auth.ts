@@ -107,6 +107,20 @@ export function createFailedAuthGuard({ limit, windowSeconds, kind, redis }: Fai
 
 /** What a budget is kept per: an IPv4 address, or the /64 an IPv6 address is in. */
 function addressOf(ip: string): string {
+  let address = addresses.get(ip);
+  if (address === undefined) {
+    // Clients come from few addresses: each is parsed once, not on every request.
+    if (addresses.size >= MAX_ADDRESSES) addresses.clear();
+    address = parseAddress(ip);
+    addresses.set(ip, address);
+  }
+  return address;
+}
+
+const MAX_ADDRESSES = 10_000;
+const addresses = new Map<string, string>();
+
+function parseAddress(ip: string): string {
   try {
     const address = ipaddr.process(ip);
     if (address.kind() === 'ipv4') return address.toString();

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
-import { MAX_PARTITIONS, partitionPullEvents } from '../db/partition';
+import { partitionCountProblem, partitionPullEvents } from '../db/partition';
 import type { Database } from '../db/prisma';
 import { projectExists } from '../projects/repository';
 import { CliError, connectionFailure, notFound } from './errors';
-import { report, type JsonOption } from './output';
+import { jsonOption, report, type JsonOption } from './output';
 
 /**
  * Runs a command against DATABASE_URL or the embedded database, whether or not the service runs,
@@ -28,7 +28,8 @@ export async function requireProject(db: Database, projectId: string): Promise<v
 
 function partitionCount(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_PARTITIONS}`);
+  const problem = partitionCountProblem(n);
+  if (problem) throw new InvalidArgumentError(problem);
   return n;
 }
 
@@ -38,8 +39,7 @@ export function addDatabaseCommands(program: Command): void {
   db.command('partition-events')
     .description('hash-partition pull_events by endpoint, moving its rows in one transaction that locks it (a partitioned table is left as it is)')
     .addOption(new Option('--partitions <n>', 'number of hash partitions').argParser(partitionCount).default(16))
-    // As program.ts's jsonOption(): program.ts registers these commands, so this module does not import it.
-    .addOption(new Option('--json', 'print JSON'))
+    .addOption(jsonOption())
     .action((options: JsonOption & { partitions: number }) =>
       withDatabase(async (_db, url) => {
         const { moved, partitions, alreadyPartitioned } = await partitionPullEvents(url, options.partitions);

@@ -8,8 +8,8 @@ import { createEndpoint, ingestUrl, toPullEndpoint } from '../pull-endpoints/end
 import * as endpointRepository from '../pull-endpoints/repository';
 import { requireProject, withDatabase } from './database';
 import { CliError } from './errors';
-import { report, reportList, type JsonOption } from './output';
-import { jsonOption, positiveInt, required, uuid } from './program';
+import { jsonOption, report, reportList, type JsonOption } from './output';
+import { positiveInt, required, uuid } from './program';
 import { progressReporter } from './progress';
 
 type PullEndpoint = components['schemas']['PullEndpoint'];

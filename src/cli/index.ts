@@ -5,8 +5,8 @@ import { sweep } from '../sweeper/sweeper';
 import { withDatabase } from './database';
 import { addEndpointAndEventCommands } from './endpoints';
 import { describeFailure } from './errors';
-import { report, type JsonOption } from './output';
-import { createProgram, jsonOption } from './program';
+import { jsonOption, report, type JsonOption } from './output';
+import { createProgram } from './program';
 import { addProjectAndKeyCommands } from './projects';
 
 function addServiceCommands(program: Command): void {

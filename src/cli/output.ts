@@ -1,6 +1,11 @@
+import { Option } from 'commander';
+
 export interface JsonOption {
   json?: boolean;
 }
+
+/** The `--json` option every command that prints takes. */
+export const jsonOption = (description = 'print JSON') => new Option('--json', description);
 
 /** Prints `--json` output as one JSON document, or the human lines otherwise. */
 export function report(options: JsonOption, json: unknown, lines: string[]): void {

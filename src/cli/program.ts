@@ -24,8 +24,6 @@ export function required(flags: string, description: string, parse?: (value: str
   return option;
 }
 
-export const jsonOption = (description = 'print JSON') => new Option('--json', description);
-
 function checkRequired(command: Command): void {
   for (const option of command.options) {
     if (requiredOptions.has(option) && command.getOptionValue(option.attributeName()) === undefined) {

@@ -3,8 +3,8 @@ import type { Database } from '../db/prisma';
 import * as projectRepository from '../projects/repository';
 import { requireProject, withDatabase } from './database';
 import { notFound } from './errors';
-import { report, reportList, type JsonOption } from './output';
-import { jsonOption, required, uuid } from './program';
+import { jsonOption, report, reportList, type JsonOption } from './output';
+import { required, uuid } from './program';
 
 type ApiKeyRow = NonNullable<Awaited<ReturnType<typeof projectRepository.findApiKey>>>;
 type ProjectRow = Awaited<ReturnType<typeof projectRepository.listProjects>>[number];

@@ -41,6 +41,21 @@ export function unstorableJson(value: unknown): string | undefined {
 }
 
 /**
+ * False when the text cannot hold what unstorableJson looks for, which spares walking the value:
+ * a NUL can only be written `\u0000` in JSON, and nesting deeper than MAX_JSON_DEPTH takes more
+ * than that many brackets.
+ */
+function mayBeUnstorable(text: string): boolean {
+  if (text.includes('\\u0000')) return true;
+  let brackets = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code === 0x7b || code === 0x5b) && ++brackets > MAX_JSON_DEPTH) return true;
+  }
+  return false;
+}
+
+/**
  * Reads JSON bodies (objects and arrays, strict UTF-8, at most `limitBytes`) into `req.body`.
  * Failures (malformed JSON or UTF-8, too large, other charset or encoding, unstorable content)
  * are held on the request instead of answered at once, so that authentication answers first: an
@@ -88,7 +103,7 @@ export function jsonBody(limitBytes: number): RequestHandler {
       try {
         const value: unknown = JSON.parse(text);
         if (typeof value !== 'object' || value === null) throw new SyntaxError('the body must be a JSON object or array');
-        const unstorable = unstorableJson(value);
+        const unstorable = mayBeUnstorable(text) ? unstorableJson(value) : undefined;
         if (unstorable) {
           req.bodyError = Object.assign(AppError.invalidRequest(`request body cannot be stored: ${unstorable}`), { type: 'app' });
         } else {

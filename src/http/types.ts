@@ -34,6 +34,14 @@ declare global {
       authFailure?: unknown;
       /** Set by routes mounted outside the contract validator; see http/operation.ts. */
       operation?: import('./operation').RequestOperation;
+      /** The service's logger bound to the request id (http/request-log.ts). */
+      log: import('./logger').Logger;
+      /** `req_` and 20 random characters, echoed in X-Request-Id (http/request-id.ts). */
+      id: string;
+    }
+    interface Response {
+      /** An unexpected failure the error handler answered with a 500, for the request's log line. */
+      err?: unknown;
     }
   }
 }

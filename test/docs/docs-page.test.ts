@@ -1,15 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { parse } from 'yaml';
 import { API_SPEC_PATH } from '../../src/app';
 import { REDOC_SCRIPT_PATH } from '../../src/http/docs';
 import { PROJECT_ROOT } from '../../src/paths';
+import { launchChromium, watchPage } from '../support/browser';
 import { startTestServer, type TestServer } from '../support/server';
 
-// Debian's chromium, which .ci/run installs: playwright-core downloads no browser of its own.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 // Rewritten only on request (`UPDATE_SCREENSHOT=1 npx jest test/docs`): the README shows it.
 const SCREENSHOT = path.join(PROJECT_ROOT, 'docs', 'api-reference.png');
 
@@ -23,9 +21,8 @@ let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   server = await startTestServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -36,13 +33,7 @@ afterAll(async () => {
 describe('the API reference page', () => {
   it('renders every operation of openapi.yaml with nothing but the service, and logs no error', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const requested: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (request) => requested.push(request.url()));
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(String(error)));
+    const { requested, errors } = watchPage(page);
 
     await page.goto(`${server.baseUrl}/`);
     expect(page.url()).toBe(`${server.baseUrl}/docs`);

@@ -1,13 +1,10 @@
 import { startHAProxy, type HAProxy, type HealthChecks } from '../support/haproxy';
-import { freePort, startTs, waitFor } from '../support/processes';
+import { freePort, startService, type ServiceProcess } from '../support/processes';
 import { testDatabaseUrl } from '../support/server';
 
 /** A service process `npm start` would run, on a port of its own that it keeps across restarts. */
-interface Replica {
+interface Replica extends ServiceProcess {
   name: string;
-  port: number;
-  child: ReturnType<typeof startTs>;
-  exited: Promise<number | null>;
 }
 
 /** Replicas behind HAProxy, as a deployment runs them. */
@@ -32,28 +29,11 @@ export interface FleetOptions {
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function startReplica(name: string, port: number, env: NodeJS.ProcessEnv): Promise<Replica> {
-  const child = startTs('src/server.ts', {
-    ...process.env,
-    DATABASE_URL: testDatabaseUrl(),
-    REDIS_URL,
-    PORT: String(port),
-    // Three replicas and a restarting one share the test database with other suites.
-    DATABASE_POOL_SIZE: '5',
-    LOG_LEVEL: 'warn',
-    SWEEP_INTERVAL_MS: '0',
-    API_RATE_LIMIT_PER_MINUTE: '0',
-    INGEST_RATE_LIMIT_PER_MINUTE: '0',
-    VALIDATE_RESPONSES: '1',
-    ...env,
+  // Three replicas and a restarting one share the test database with other suites.
+  const service = await startService(testDatabaseUrl(), { REDIS_URL, DATABASE_POOL_SIZE: '5', ...env }, port).catch((error: unknown) => {
+    throw new Error(`replica ${name}: ${error instanceof Error ? error.message : String(error)}`);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  await Promise.race([
-    waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, `replica ${name} on port ${port}`),
-    exited.then((code) => {
-      throw new Error(`replica ${name} exited with ${code} before it was ready:\n${child.output()}`);
-    }),
-  ]);
-  return { name, port, child, exited };
+  return { ...service, name };
 }
 
 /** Waits for a process's exit, for at most `ms`; SIGKILL after that, so that nothing outlives a test. */

@@ -52,6 +52,8 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 export interface ServiceProcess {
   baseUrl: string;
   child: ChildProcess & { output: () => string };
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -68,9 +70,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** `npm start`'s entry point in its own process, on `databaseUrl`, ready when /readyz answers 200. */
-export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
-  const port = await freePort();
+/**
+ * `npm start`'s entry point in its own process, on `databaseUrl`, ready when /readyz answers 200;
+ * on `port` when given (a replica restarting where its load balancer expects it), else a free one.
+ */
+export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv = {}, port?: number): Promise<ServiceProcess> {
+  port ??= await freePort();
   const child = startTs('src/server.ts', {
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -93,6 +98,7 @@ export async function startService(databaseUrl: string, env: NodeJS.ProcessEnv =
   return {
     baseUrl,
     child,
+    exited,
     stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
