@@ -50,6 +50,22 @@ export function rerender(): void {
   window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
+/**
+ * For a view whose requests can overlap (a filter applied while the page before it is still on its
+ * way, a second window picked before the first one's chart came): `begin()` numbers a request and
+ * `isLatest(turn)` says whether none began after it, so that a late answer never replaces a newer one.
+ */
+export function requestTurns(): { begin(): number; isLatest(turn: number): boolean; readonly latest: number } {
+  let latest = 0;
+  return {
+    begin: () => ++latest,
+    isLatest: (turn) => turn === latest,
+    get latest() {
+      return latest;
+    },
+  };
+}
+
 /** A button that runs `run` on a click, disabled until it settles, and hands a failure to `onError`. */
 export function actionButton(label: string, run: () => Promise<unknown>, onError: (error: unknown) => void, className = ''): HTMLButtonElement {
   const button = h('button', { type: 'button', class: className }, label);

@@ -1,5 +1,5 @@
 import { api, bodyOf, dataOf, describeError, forgetKey, isUnauthorized, type components } from './api';
-import { confirmDialog, fill, formatTime, fromLocalInput, h, rerender, toast } from './dom';
+import { confirmDialog, fill, formatTime, fromLocalInput, h, requestTurns, rerender, toast } from './dom';
 import { eventsTable, type Row } from './events-table';
 import { filterForm, logQuery, type Filters } from './events-filters';
 
@@ -49,9 +49,9 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
     );
     fill(
       pager,
-      h('button', { type: 'button', disabled: cursors.length < 2, onclick: () => void load(cursors.length - 2) }, 'Newer'),
+      h('button', { type: 'button', disabled: cursors.length < 2, onclick: () => reload(cursors.length - 2) }, 'Newer'),
       h('span', {}, `Page ${cursors.length}`),
-      h('button', { type: 'button', disabled: !hasMore, onclick: () => void load(cursors.length) }, 'Older'),
+      h('button', { type: 'button', disabled: !hasMore, onclick: () => reload(cursors.length) }, 'Older'),
     );
     updateSelection();
     if (focusFirst) (tableSlot.querySelector('tbody tr') as HTMLElement | null)?.focus();
@@ -65,15 +65,31 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
   };
 
   let nextCursor: string | null = null;
-  /** Shows page `index` (0: the newest). */
-  const load = async (index: number) => {
+  /** Loads and live checks: only the answer of the latest load is shown. */
+  const turns = requestTurns();
+  /** Shows page `index` (0: the newest), unless another load began before its answer came. */
+  const load = async (index: number, focusFirst = false) => {
+    const turn = turns.begin();
     if (index >= cursors.length) cursors.push(nextCursor ?? undefined);
     cursors.length = index + 1;
     const page = await bodyOf(api().GET('/v1/pull-logs', { params: { query: query(cursors[index]) }, signal }));
+    if (!turns.isLatest(turn)) return;
     rows = page.data;
     hasMore = page.meta.has_more;
     nextCursor = page.meta.next_cursor;
-    draw();
+    draw(focusFirst);
+  };
+  /** A load a person asked for: a failure shows above the table. */
+  const reload = (index: number, focusFirst = false) => void load(index, focusFirst).catch(showError);
+  const showError = (error: unknown) => {
+    if (signal.aborted) return;
+    if (isUnauthorized(error)) {
+      // The key was revoked meanwhile: back to the sign-in form.
+      forgetKey();
+      rerender();
+      return;
+    }
+    fill(outcome, h('p', { class: 'error', role: 'alert' }, describeError(error)));
   };
 
   let timer: number | undefined;
@@ -91,8 +107,11 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
     const newest = rows[0]?.received_at;
     const from = fromLocalInput(filters.from);
     const since = newest && new Date(Math.max(Date.parse(newest) - LIVE_OVERLAP_MS, from ? Date.parse(from) : 0)).toISOString();
+    // A load that begins meanwhile (a filter applied, a page turned) makes this answer stale.
+    const turn = turns.latest;
     try {
       const page = await bodyOf(api().GET('/v1/pull-logs', { params: { query: query(undefined, since) }, signal }));
+      if (!turns.isLatest(turn)) return schedule();
       const known = new Set(rows.map((r) => r.event_id));
       const fresh = page.data.filter((r) => !known.has(r.event_id));
       if (fresh.length > 0 && page.meta.has_more && fresh.length === page.data.length) {
@@ -109,12 +128,7 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
       liveStatus.textContent = `Checked ${new Date().toLocaleTimeString()}`;
     } catch (error) {
       if (signal.aborted) return;
-      if (isUnauthorized(error)) {
-        // The key was revoked meanwhile: back to the sign-in form.
-        forgetKey();
-        rerender();
-        return;
-      }
+      if (isUnauthorized(error)) return showError(error);
       liveStatus.textContent = `Check failed: ${describeError(error)}; retrying`;
     }
     schedule();
@@ -131,7 +145,7 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
     liveWanted = !liveWanted;
     liveButton.setAttribute('aria-pressed', String(liveWanted));
     liveStatus.textContent = liveWanted ? `Checking every ${LIVE_INTERVAL_MS / 1000} s` : '';
-    if (liveWanted && cursors.length > 1) void load(0).then(schedule);
+    if (liveWanted && cursors.length > 1) void load(0).then(schedule, showError);
     else schedule();
   });
 
@@ -161,7 +175,7 @@ export async function eventsPanel(body: HTMLElement, endpointId: string, signal:
 
   fill(
     body,
-    filterForm(filters, () => void load(0).then(() => draw(true))),
+    filterForm(filters, () => reload(0, true)),
     h('div', { class: 'toolbar' }, h('div', { class: 'live-box' }, liveButton, liveStatus), h('div', { class: 'bulk' }, selection, ackButton, deleteButton)),
     outcome,
     tableSlot,

@@ -1,5 +1,5 @@
-import { api, dataOf, type components } from './api';
-import { fill, h, svg } from './dom';
+import { api, dataOf, describeError, type components } from './api';
+import { fill, h, requestTurns, svg } from './dom';
 
 type Timeseries = components['schemas']['PullMetricsTimeseries'];
 type Bucket = components['schemas']['MetricsBucket'];
@@ -33,14 +33,18 @@ export async function metricsView(main: HTMLElement, _endpointId: null, signal: 
 export async function metricsPanel(body: HTMLElement, endpointId: string | null, signal: AbortSignal): Promise<void> {
   const picker = h('select', { id: 'metrics-window' }, WINDOWS.map(([value, label]) => h('option', { value, selected: value === chosen }, label)));
   const chartSlot = h('div', { class: 'chart-slot', 'aria-live': 'polite' });
+  const turns = requestTurns();
   const show = async () => {
+    const turn = turns.begin();
     const query = { window: chosen, ...(endpointId && { pull_endpoint_id: endpointId }) };
     const series = await dataOf(api().GET('/v1/pull-metrics/timeseries', { params: { query }, signal }));
-    if (!signal.aborted) fill(chartSlot, chart(series));
+    if (!signal.aborted && turns.isLatest(turn)) fill(chartSlot, chart(series));
   };
   picker.addEventListener('change', () => {
     chosen = picker.value as Window;
-    void show();
+    show().catch((error) => {
+      if (!signal.aborted) fill(chartSlot, h('p', { class: 'error', role: 'alert' }, describeError(error)));
+    });
   });
   fill(body, h('div', { class: 'field inline' }, h('label', { for: 'metrics-window' }, 'Window'), picker), chartSlot);
   await show();

@@ -3,7 +3,7 @@
  * and deletion, and the events table's filters, paging and acknowledgement, each checked against
  * what the API then answers.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { endpointTab, launchChromium, signIn, watchPage, type PageWatch } from '../support/browser';
 import { buildEndpointWithToken, buildEvents, buildProject, type TestProject } from '../support/factories';
 import { waitFor } from '../support/processes';
@@ -59,14 +59,35 @@ describe('the events table', () => {
 
   it('acknowledges the selected events, then finds them with the status filter', async () => {
     const [first, second] = [...seeded].reverse();
-    await page.getByLabel(`Select event ${first}`).check();
-    await page.getByLabel(`Select event ${second}`).check();
-    await page.getByRole('button', { name: 'Acknowledge selected' }).click();
-    await page.locator('.outcome').getByText('Acknowledged 2 of 2 selected').waitFor();
+    // The table is read again after the ack. That answer is held back here until the filtered one
+    // has been shown, so that it arrives last, as it once did on a loaded CI machine: a late answer
+    // must not replace a newer one.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const unfiltered = (url: URL) => url.pathname === '/v1/pull-logs' && !url.searchParams.has('status');
+    const holdUnfiltered = async (route: Route) => {
+      await held;
+      await route.continue();
+    };
+    await page.route(unfiltered, holdUnfiltered);
+    try {
+      await page.getByLabel(`Select event ${first}`).check();
+      await page.getByLabel(`Select event ${second}`).check();
+      await page.getByRole('button', { name: 'Acknowledge selected' }).click();
+      await page.locator('.outcome').getByText('Acknowledged 2 of 2 selected').waitFor();
 
-    await page.getByLabel('Status').selectOption('delivered');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await waitFor(async () => (await rowIds()).length === 2, 5000, 'the table to hold the 2 delivered events');
+      await page.getByLabel('Status').selectOption('delivered');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await waitFor(async () => (await rowIds()).length === 2, 5000, 'the table to hold the 2 delivered events');
+      const lateAnswer = page.waitForEvent('requestfinished', (request) => unfiltered(new URL(request.url())));
+      release();
+      await lateAnswer;
+      // Time for the page to handle that answer, were it to draw it.
+      await page.waitForTimeout(300);
+    } finally {
+      release();
+      await page.unroute(unfiltered, holdUnfiltered);
+    }
     expect(await rowIds()).toEqual([first, second]);
     // The keyboard lands on the first row after filtering.
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-event-id'))).toBe(first);
