@@ -12,6 +12,7 @@ export const MAX_PARTITIONS = 1024;
 export function partitionCountProblem(n: number): string | null {
   return Number.isInteger(n) && n >= 1 && n <= MAX_PARTITIONS ? null : `must be an integer from 1 to ${MAX_PARTITIONS}`;
 }
+
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface PartitionOutcome {

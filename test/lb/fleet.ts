@@ -36,11 +36,11 @@ async function startReplica(name: string, port: number, env: NodeJS.ProcessEnv):
   return { ...service, name };
 }
 
-/** Waits for a process's exit, for at most `ms`; SIGKILL after that, so that nothing outlives a test. */
-async function exitWithin(replica: Replica, ms: number): Promise<number | null> {
+/** Stops a replica (SIGTERM) and waits for its exit, for at most `ms`; SIGKILL after that, so that nothing outlives a test. */
+async function stopWithin(replica: Replica, ms: number): Promise<number | null> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const outcome = await Promise.race([replica.exited, late]);
+  const outcome = await Promise.race([replica.stop(), late]);
   clearTimeout(timer);
   if (outcome !== 'late') return outcome;
   replica.child.kill('SIGKILL');
@@ -57,8 +57,7 @@ export async function startFleet({ size, env, checks }: FleetOptions): Promise<F
   const stop = async () => {
     await haproxy?.stop();
     const running = replicas.filter((replica): replica is Replica => replica !== undefined);
-    for (const replica of running) if (replica.child.exitCode === null) replica.child.kill('SIGTERM');
-    return Promise.all(running.map((replica) => exitWithin(replica, Number(env.SHUTDOWN_DRAIN_MS ?? 0) + 30_000)));
+    return Promise.all(running.map((replica) => stopWithin(replica, Number(env.SHUTDOWN_DRAIN_MS ?? 0) + 30_000)));
   };
   try {
     const failed = started.find((result) => result.status === 'rejected');
@@ -75,8 +74,7 @@ export async function startFleet({ size, env, checks }: FleetOptions): Promise<F
     names,
     async stopReplica(index) {
       const replica = replicas[index]!;
-      replica.child.kill('SIGTERM');
-      const code = await exitWithin(replica, Number(env.SHUTDOWN_DRAIN_MS ?? 0) + 30_000);
+      const code = await stopWithin(replica, Number(env.SHUTDOWN_DRAIN_MS ?? 0) + 30_000);
       return { code, statusAtExit: (await balancer.stats()).get(replica.name)?.status ?? 'unknown' };
     },
     async restartReplica(index) {
