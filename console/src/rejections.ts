@@ -1,5 +1,5 @@
-import { api, bodyOf, type components } from './api';
-import { fill, formatBytes, formatTime, h } from './dom';
+import { api, bodyOf, describeError, type components } from './api';
+import { actionButton, fill, formatBytes, formatTime, h } from './dom';
 
 type Rejection = components['schemas']['Rejection'];
 
@@ -23,9 +23,13 @@ export async function rejectionsPanel(body: HTMLElement, endpointId: string, sig
     const page = await bodyOf(api().GET('/v1/pull-endpoints/{id}/rejections', { params: { path: { id: endpointId }, query: { limit: 50, ...(cursor && { cursor }) } }, signal }));
     tbody.append(...page.data.map(row));
     const next = page.meta.has_more ? page.meta.next_cursor : null;
-    fill(more, next && h('button', { type: 'button', onclick: () => void load(next) }, 'Load older'));
+    fill(more, next && olderButton(next));
     return page.data.length;
   };
+  // Disabled while its page is on the way (a double click would append the page twice); a failure
+  // shows beside it, and it stays for another try.
+  const olderButton = (cursor: string): HTMLButtonElement =>
+    actionButton('Load older', () => load(cursor), (error) => fill(more, olderButton(cursor), h('p', { class: 'error', role: 'alert' }, describeError(error))));
   const table = h(
     'div',
     { class: 'table-wrap' },

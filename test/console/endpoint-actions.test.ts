@@ -5,7 +5,7 @@
  */
 import type { Browser, Page, Route } from 'playwright-core';
 import { endpointTab, launchChromium, signIn, watchPage, type PageWatch } from '../support/browser';
-import { buildEndpointWithToken, buildEvents, buildProject, type TestProject } from '../support/factories';
+import { buildEndpointWithToken, buildEvents, buildProject, randomId, type TestProject } from '../support/factories';
 import { waitFor } from '../support/processes';
 import { startTestServer, type TestServer } from '../support/server';
 import { postWebhook } from '../support/webhooks';
@@ -194,6 +194,25 @@ describe('the endpoint', () => {
     await page.locator('#ingest-url').filter({ hasNotText: first }).waitFor();
     const second = new URL((await page.locator('#ingest-url').textContent())!).pathname;
     expect([await known(endpoint.ingestPath), await known(first), await known(second)]).toEqual([false, false, true]);
+  });
+
+  it('pages the rejections 50 at a time, once each however fast the button is clicked', async () => {
+    const receivedAt = Date.now() - 3_600_000;
+    await server.db.pullEndpointRejection.createMany({
+      data: Array.from({ length: 60 }, (_, i) => ({ pullEndpointId: endpoint.id, id: randomId(), receivedAt: new Date(receivedAt + i), reason: 'paused', sourceIp: '192.0.2.7', method: 'POST' })),
+    });
+    const total = await server.db.pullEndpointRejection.count({ where: { pullEndpointId: endpoint.id } });
+    const rows = page.locator('table.rejections tbody tr');
+    await tab('Rejections').click();
+    await rows.nth(49).waitFor();
+    expect(await rows.count()).toBe(50);
+    // A double click asks once: the button is disabled while its page is on the way.
+    await page.getByRole('button', { name: 'Load older' }).dblclick();
+    await page.getByRole('button', { name: 'Load older' }).waitFor({ state: 'detached' });
+    await waitFor(async () => (await rows.count()) >= total, 5000, `the table to hold the ${total} rejections`);
+    // Time for a second page, were one asked for, to arrive.
+    await page.waitForTimeout(300);
+    expect(await rows.count()).toBe(total);
   });
 
   it('deletes the endpoint only once confirmed, then lists it no more', async () => {
