@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from './errors';
 import { redactIngestToken } from './redact';
 import { meta } from './request-id';
+import { discardUnreadBody } from './unread-body';
 
 interface ValidationIssue {
   path?: string;
@@ -105,6 +106,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
     appError = new AppError(500, 'INTERNAL_ERROR', 'An internal error occurred');
   }
   res.set(appError.headers);
+  // Answered before the body was read whole (refused unread, or over the limit).
+  discardUnreadBody(req, res);
   res.status(appError.status).json({ error: { code: appError.code, message: appError.message }, meta: meta(req) });
 };
 

@@ -62,8 +62,8 @@ function mayBeUnstorable(text: string): boolean {
  * unauthenticated caller learns nothing about its body. `rejectHeldBodyError` raises them after.
  *
  * raw-body refuses a body whose Content-Length is over the limit without reading it, and stops
- * reading a chunked one at the limit; the connection is then closed after the response instead of
- * the rest being read and discarded, as body-parser would.
+ * reading a chunked one at the limit; the error answer then deals with the unread rest
+ * (`discardUnreadBody`: read and dropped up to a limit, else the connection closes after it).
  */
 export function jsonBody(limitBytes: number): RequestHandler {
   return (req, res, next) => {
@@ -84,13 +84,14 @@ export function jsonBody(limitBytes: number): RequestHandler {
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') {
       req.bodyError = bodyError(`unsupported content encoding "${encoding}"`, 'encoding.unsupported', 415);
-      res.setHeader('Connection', 'close');
       return next();
     }
     getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] ?? null }, (error, raw) => {
       if (error) {
         req.bodyError = error as BodyError;
-        res.setHeader('Connection', 'close');
+        // Cut short or malformed: the connection is not reused. Over the limit: the error answer
+        // drops the unread rest (error-handler.ts).
+        if (req.bodyError.type !== 'entity.too.large') res.setHeader('Connection', 'close');
         return next();
       }
       let text: string;

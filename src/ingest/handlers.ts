@@ -174,8 +174,6 @@ export function ingestHandler({ db, box, limiter, failedAuth, bodyLimitBytes, on
   };
 
   const record = async (req: Request, res: Response, endpoint: IngestEndpointRow, refusal: Refusal) => {
-    // A body left unread is not drained: the connection closes after the answer.
-    if (refusal.sizeBytes === undefined) res.setHeader('Connection', 'close');
     const announced = Number(req.headers['content-length']);
     // The sender gets its answer even when the record cannot be written.
     await recordRejection(db, {
